@@ -79,6 +79,9 @@ public final class AttentionKernels {
         if (qs[2] < 1 || ks[2] < 1 || qs[3] < 1 || vs[3] < 1) {
             throw ShapeException.of(OP, "query count, key count and head dims must be positive", qs, ks, vs);
         }
+        if ((long) qs[2] * ks[2] > Integer.MAX_VALUE) {
+            throw ShapeException.of(OP, "one head's [T, S] scores exceed 2^31-1 elements; split the queries", qs, ks);
+        }
         Dims d = new Dims(qs[0], qs[1], qs[2], ks[2], qs[3], vs[3]);
         if (mask != null) {
             int[] ms = mask.shape();

@@ -32,6 +32,16 @@ public final class Conv {
             return oh * ow;
         }
 
+        /** Elements of one batch item's column matrix [C*kh*kw, OH*OW], which may exceed the input's count. */
+        int colSize() {
+            try {
+                return Math.multiplyExact(ckk(), ohw());
+            } catch (ArithmeticException e) {
+                throw new ShapeException(OP, "the unfolded input of one batch item, " + ckk() + " x " + ohw()
+                        + ", has more than 2^31-1 elements");
+            }
+        }
+
         int[] outShape() {
             return new int[] {n, o, oh, ow};
         }
@@ -80,7 +90,9 @@ public final class Conv {
         }
         int oh = windowAxis(OP, "height", x[2], w[2], sh, ph, x, w);
         int ow = windowAxis(OP, "width", x[3], w[3], sw, pw, x, w);
-        return new Geometry(x[0], x[1], x[2], x[3], w[0], w[2], w[3], sh, sw, ph, pw, oh, ow);
+        Geometry g = new Geometry(x[0], x[1], x[2], x[3], w[0], w[2], w[3], sh, sw, ph, pw, oh, ow);
+        g.colSize(); // fails here, on the caller's thread, when the fast path could not unfold the input
+        return g;
     }
 
     private static boolean fast(Tensor... ts) {
@@ -152,7 +164,7 @@ public final class Conv {
         int ohw = g.ohw();
         int plane = g.c * g.h * g.w;
         Parallel.forRange(g.n, g.grain(), (from, to) -> {
-            float[] col = g.direct() ? null : new float[ckk * ohw]; // [C*kh*kw, OH*OW]
+            float[] col = g.direct() ? null : new float[g.colSize()]; // [C*kh*kw, OH*OW]
             for (int n = from; n < to; n++) {
                 float[] b = col;
                 int bOff = 0;
@@ -323,7 +335,7 @@ public final class Conv {
         int ohw = g.ohw();
         int plane = g.c * g.h * g.w;
         Parallel.forRange(g.n, g.grain(), (from, to) -> {
-            float[] col = g.direct() ? null : new float[ckk * ohw]; // [C*kh*kw, OH*OW]
+            float[] col = g.direct() ? null : new float[g.colSize()]; // [C*kh*kw, OH*OW]
             for (int n = from; n < to; n++) {
                 int gOff = goOff + n * g.o * ohw;
                 if (g.direct()) {
@@ -353,7 +365,7 @@ public final class Conv {
         float[][] partials = new float[chunks][];
         Parallel.forChunks(g.n, chunks, (chunk, from, to) -> {
             float[] acc = new float[g.o * ckk]; // [O, C*kh*kw]
-            float[] col = g.direct() ? null : new float[ckk * ohw]; // [C*kh*kw, OH*OW]
+            float[] col = g.direct() ? null : new float[g.colSize()]; // [C*kh*kw, OH*OW]
             for (int n = from; n < to; n++) {
                 float[] b = col;
                 int bOff = 0;
