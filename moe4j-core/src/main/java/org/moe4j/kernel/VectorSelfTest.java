@@ -32,8 +32,10 @@ public final class VectorSelfTest {
      * @param scalarGflops scalar loop throughput (one multiply and one add per element)
      * @param vectorGflops Vector API loop throughput
      * @param speedup vectorGflops / scalarGflops
+     * @param warmup how long the loops ran before the reported timing (long when the vector loop stayed slow)
      */
-    public record Result(int bits, int lanes, int length, double scalarGflops, double vectorGflops, double speedup) {
+    public record Result(int bits, int lanes, int length, double scalarGflops, double vectorGflops, double speedup,
+            Duration warmup) {
         /** True when the vector path is at least {@link #CLEARLY_FASTER} times the scalar one. */
         public boolean clearlyFaster() {
             return speedup >= CLEARLY_FASTER;
@@ -42,16 +44,19 @@ public final class VectorSelfTest {
 
     private VectorSelfTest() {}
 
-    /** Runs the self-test for about 100 ms. */
+    /** Runs the self-test: about 100 ms when the Vector API is intrinsified, up to about 2 s when it is not. */
     public static Result run() {
-        return run(Duration.ofMillis(100));
+        return run(Duration.ofMillis(100), Duration.ofSeconds(2));
     }
 
     /**
-     * Runs the self-test for about {@code budget}: the first half warms both loops up (so the JIT compiles them),
-     * the second half is split evenly between timing each.
+     * Warms both loops up for {@code budget / 2}, then times each for {@code budget / 4}, and repeats the timing
+     * until the vector loop is clearly faster or {@code maxWarmup} has passed; reports the last timing. Waiting
+     * matters: right after JVM start the compiler queue is long, a freshly compiled loop may still be deoptimized
+     * and recompiled, and an interpreted Vector API loop is so slow that one fixed short timing would report a
+     * healthy JVM as broken.
      */
-    public static Result run(Duration budget) {
+    public static Result run(Duration budget, Duration maxWarmup) {
         long total = budget.toNanos();
         if (total <= 0) throw new Moe4jException("VectorSelfTest: budget must be positive, got " + budget);
         Rng rng = new Rng(7);
@@ -61,23 +66,27 @@ public final class VectorSelfTest {
             a[i] = rng.nextFloat() - 0.5f;
             b[i] = rng.nextFloat() - 0.5f;
         }
-        // Warm up alternately so neither loop is left uncompiled by the time it is measured.
-        long warmEnd = System.nanoTime() + total / 2;
-        float sink = 0;
-        while (System.nanoTime() < warmEnd) {
-            for (int r = 0; r < 16; r++) sink += dotScalar(a, b) + dotVector(a, b);
-        }
-        long[] scalarCalls = new long[1];
-        long[] vectorCalls = new long[1];
-        long scalarNanos = time(total / 4, scalarCalls, () -> dotScalar(a, b));
-        long vectorNanos = time(total / 4, vectorCalls, () -> dotVector(a, b));
+        long start = System.nanoTime();
+        long[] calls = new long[1];
+        time(total / 4, calls, () -> dotScalar(a, b));
+        time(total / 4, calls, () -> dotVector(a, b));
+        double scalar;
+        double vector;
+        long warmup;
+        do {
+            warmup = System.nanoTime() - start;
+            scalar = gflops(total / 4, () -> dotScalar(a, b));
+            vector = gflops(total / 4, () -> dotVector(a, b));
+        } while (vector < CLEARLY_FASTER * scalar && System.nanoTime() - start < maxWarmup.toNanos());
         checkAgreement(a, b);
-        // Keep the warm-up results alive so the JIT cannot drop the loops; a NaN sink would mean a broken loop.
-        if (Float.isNaN(sink)) throw new Moe4jException("VectorSelfTest: dot product produced NaN");
-        double flopsPerCall = 2.0 * LENGTH;
-        double scalar = flopsPerCall * scalarCalls[0] / scalarNanos;
-        double vector = flopsPerCall * vectorCalls[0] / vectorNanos;
-        return new Result(S.vectorBitSize(), S.length(), LENGTH, scalar, vector, vector / scalar);
+        return new Result(S.vectorBitSize(), S.length(), LENGTH, scalar, vector, vector / scalar,
+                Duration.ofNanos(warmup));
+    }
+
+    private static double gflops(long nanos, Dot dot) {
+        long[] calls = new long[1];
+        long elapsed = time(nanos, calls, dot);
+        return 2.0 * LENGTH * calls[0] / elapsed;
     }
 
     @FunctionalInterface
@@ -87,12 +96,14 @@ public final class VectorSelfTest {
 
     /** Calls {@code dot} in batches until {@code nanos} have passed; returns the time taken, counts calls. */
     private static long time(long nanos, long[] calls, Dot dot) {
+        // The sum keeps the results alive so the JIT cannot drop the loops; NaN would mean a broken loop.
         float sink = 0;
         long start = System.nanoTime();
         long now;
         do {
-            for (int r = 0; r < 16; r++) sink += dot.run();
-            calls[0] += 16;
+            // Batches keep the clock's own cost (tens of ns) small beside a compiled call (~100 ns).
+            for (int r = 0; r < 8; r++) sink += dot.run();
+            calls[0] += 8;
             now = System.nanoTime();
         } while (now - start < nanos);
         if (Float.isNaN(sink)) throw new Moe4jException("VectorSelfTest: dot product produced NaN");

@@ -29,7 +29,8 @@ class VectorSelfTestTest {
 
     @Test
     void reportsTheSpeciesAndPositiveThroughputs() {
-        VectorSelfTest.Result r = VectorSelfTest.run(Duration.ofMillis(40));
+        VectorSelfTest.Result r = VectorSelfTest.run(Duration.ofMillis(40), Duration.ofMillis(500));
+        assertTrue(r.warmup().toMillis() >= 20 && r.warmup().toMillis() < 2000, r.toString());
         assertEquals(Backend.FLOATS.vectorBitSize(), r.bits());
         assertEquals(Backend.FLOATS.length(), r.lanes());
         assertEquals(VectorSelfTest.LENGTH, r.length());
@@ -40,7 +41,7 @@ class VectorSelfTestTest {
 
     @Test
     void rejectsAnEmptyBudget() {
-        Moe4jException e = assertThrows(Moe4jException.class, () -> VectorSelfTest.run(Duration.ZERO));
+        Moe4jException e = assertThrows(Moe4jException.class, () -> VectorSelfTest.run(Duration.ZERO, Duration.ZERO));
         assertTrue(e.getMessage().contains("VectorSelfTest"), e.getMessage());
     }
 }
