@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code moe4j info}: the JVM, the machine, the kernel backend, and whether the Vector API really is fast here. */
 @Command(name = "info", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        description = {"Show the JVM, the machine and the kernel backend, and run a ~100 ms Vector API self-test.",
+        description = {"Show the JVM, the machine and the kernel backend, and run a short Vector API self-test.",
                 "Warns when the vector path is not clearly faster than scalar code (the Vector API is then not "
                         + "compiled to SIMD instructions)."})
 final class InfoCommand implements Callable<Integer> {
