@@ -1,19 +1,29 @@
 package org.moe4j.kernel;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.moe4j.common.Moe4jException;
 import org.moe4j.common.ShapeException;
+import org.moe4j.tensor.DType;
+import org.moe4j.tensor.Shapes;
 import org.moe4j.tensor.Tensor;
 
 /**
- * Elementwise kernels. Each has a scalar reference (through {@code Storage.get/set}, so it also serves F64)
- * and a Vector API fast path for contiguous F32 data.
+ * Elementwise kernels: broadcasting binary arithmetic, unary functions and their derivatives. Each has a scalar
+ * reference (through {@code Storage.get/set}, so it also serves F64) and a Vector API fast path for F32 data.
  */
 public final class Elementwise {
     private static final VectorSpecies<Float> S = Backend.FLOATS;
-    private static final int GRAIN = 1 << 15;
+    private static final int GRAIN = 1 << 15; // elements per task for cheap ops
+    private static final int MATH_GRAIN = 1 << 12; // for transcendental ones
+    private static final double SQRT_2_OVER_PI = 0.7978845608028654;
+    private static final double GELU_TANH_K = 0.044715;
+    private static final double INV_SQRT_2PI = 0.3989422804014327;
 
     private Elementwise() {}
+
+    // ---- in-place accumulation -------------------------------------------------------------------------------
 
     /** {@code dst += src}, same shapes; dst may be any view, src any view. Used to accumulate gradients. */
     public static void addInPlace(Tensor dst, Tensor src) {
@@ -48,6 +58,596 @@ public final class Elementwise {
 
     /** True when a tensor may take the float fast path: F32, contiguous, vector backend. */
     static boolean fast(Tensor t) {
-        return Backend.vector() && t.dtype() == org.moe4j.tensor.DType.F32 && t.isContiguous();
+        return Backend.vector() && t.dtype() == DType.F32 && t.isContiguous();
+    }
+
+    /** True when every tensor is F32 and the vector backend is on (the fast path may then make them contiguous). */
+    static boolean floatPath(Tensor... ts) {
+        if (!Backend.vector()) return false;
+        for (Tensor t : ts) if (t.dtype() != DType.F32) return false;
+        return true;
+    }
+
+    // ---- broadcasting binary arithmetic ----------------------------------------------------------------------
+
+    /** The four broadcasting binary operations. */
+    public enum Binary {
+        ADD, SUB, MUL, DIV;
+
+        double apply(double a, double b) {
+            return switch (this) {
+                case ADD -> a + b;
+                case SUB -> a - b;
+                case MUL -> a * b;
+                case DIV -> a / b;
+            };
+        }
+
+        String opName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** {@code a + b} with NumPy broadcasting. */
+    public static Tensor add(Tensor a, Tensor b) {
+        return binary(Binary.ADD, a, b);
+    }
+
+    /** {@code a - b} with NumPy broadcasting. */
+    public static Tensor sub(Tensor a, Tensor b) {
+        return binary(Binary.SUB, a, b);
+    }
+
+    /** {@code a * b} with NumPy broadcasting. */
+    public static Tensor mul(Tensor a, Tensor b) {
+        return binary(Binary.MUL, a, b);
+    }
+
+    /** {@code a / b} with NumPy broadcasting. */
+    public static Tensor div(Tensor a, Tensor b) {
+        return binary(Binary.DIV, a, b);
+    }
+
+    /** {@code a op b} with NumPy broadcasting, into a new contiguous tensor of the broadcast shape. */
+    public static Tensor binary(Binary op, Tensor a, Tensor b) {
+        String name = op.opName();
+        checkSameDtype(name, a, b);
+        int[] shape = Shapes.broadcast(name, a.shape(), b.shape());
+        Tensor out = a.newZeros(shape);
+        if (floatPath(a, b)) {
+            binaryVector(op, a.expand(shape), b.expand(shape), out);
+        } else {
+            binaryReference(op, a, b, out);
+        }
+        return out;
+    }
+
+    static Tensor binaryReference(Binary op, Tensor a, Tensor b) {
+        checkSameDtype(op.opName(), a, b);
+        Tensor out = a.newZeros(Shapes.broadcast(op.opName(), a.shape(), b.shape()));
+        binaryReference(op, a, b, out);
+        return out;
+    }
+
+    private static void binaryReference(Binary op, Tensor a, Tensor b, Tensor out) {
+        int[] shape = out.shape();
+        Tensor ea = a.expand(shape);
+        Tensor eb = b.expand(shape);
+        var sa = ea.storage();
+        var sb = eb.storage();
+        var so = out.storage();
+        for (int i = 0; i < out.numel(); i++) {
+            so.set(i, op.apply(sa.get(ea.storageIndex(i)), sb.get(eb.storageIndex(i))));
+        }
+    }
+
+    private static void checkSameDtype(String op, Tensor a, Tensor b) {
+        if (a.dtype() != b.dtype()) {
+            throw ShapeException.of(op, "dtypes differ (" + a.dtype() + " and " + b.dtype() + ")", a.shape(), b.shape());
+        }
+    }
+
+    /**
+     * The float path over any strides: axes are merged where both operands allow, so the common cases (same
+     * shapes, a bias row, a per-row scale) become rows whose operands each have stride 1 or 0 and are vectorized.
+     */
+    private static void binaryVector(Binary op, Tensor a, Tensor b, Tensor out) {
+        int[] shape = out.shape();
+        int[] sa = a.strides();
+        int[] sb = b.strides();
+        // merge axes from the innermost outward; drop axes of size 1
+        int[] dims = new int[shape.length];
+        int[] da = new int[shape.length];
+        int[] db = new int[shape.length];
+        int rank = 0;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] == 1) continue;
+            if (rank > 0 && sa[i] == da[rank - 1] * dims[rank - 1] && sb[i] == db[rank - 1] * dims[rank - 1]) {
+                dims[rank - 1] *= shape[i];
+            } else {
+                dims[rank] = shape[i];
+                da[rank] = sa[i];
+                db[rank] = sb[i];
+                rank++;
+            }
+        }
+        // dims[0] is now the innermost axis, dims[rank-1] the outermost
+        int n = rank == 0 ? 1 : dims[0];
+        int innerA = rank == 0 ? 0 : da[0];
+        int innerB = rank == 0 ? 0 : db[0];
+        int rows = out.numel() / Math.max(1, n);
+        float[] x = a.floats();
+        float[] y = b.floats();
+        float[] o = out.floats();
+        int rankF = rank;
+        if (rows == 0 || n == 0) return;
+        if (rows == 1) {
+            int oa = a.offset();
+            int ob = b.offset();
+            Parallel.forRange(n, GRAIN, (from, to) -> binaryRow(op, x, oa, innerA, y, ob, innerB, o, 0, from, to));
+            return;
+        }
+        Parallel.forRange(rows, Math.max(1, GRAIN / n), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int oa = a.offset();
+                int ob = b.offset();
+                int rem = r;
+                for (int d = 1; d < rankF; d++) {
+                    int idx = rem % dims[d];
+                    rem /= dims[d];
+                    oa += idx * da[d];
+                    ob += idx * db[d];
+                }
+                binaryRow(op, x, oa, innerA, y, ob, innerB, o, r * n, 0, n);
+            }
+        });
+    }
+
+    /** Elements [from, to) of one row; each operand's stride is 1 (vectorized), 0 (broadcast) or anything else. */
+    private static void binaryRow(Binary op, float[] x, int ox, int sx, float[] y, int oy, int sy, float[] o, int oo,
+            int from, int to) {
+        int i = from;
+        int upper = from + S.loopBound(to - from);
+        if (sx == 1 && sy == 1) {
+            for (; i < upper; i += S.length()) {
+                FloatVector va = FloatVector.fromArray(S, x, ox + i);
+                FloatVector vb = FloatVector.fromArray(S, y, oy + i);
+                binaryVector(op, va, vb).intoArray(o, oo + i);
+            }
+        } else if (sx == 1 && sy == 0) {
+            FloatVector vb = FloatVector.broadcast(S, y[oy]);
+            for (; i < upper; i += S.length()) {
+                binaryVector(op, FloatVector.fromArray(S, x, ox + i), vb).intoArray(o, oo + i);
+            }
+        } else if (sx == 0 && sy == 1) {
+            FloatVector va = FloatVector.broadcast(S, x[ox]);
+            for (; i < upper; i += S.length()) {
+                binaryVector(op, va, FloatVector.fromArray(S, y, oy + i)).intoArray(o, oo + i);
+            }
+        }
+        for (; i < to; i++) o[oo + i] = (float) op.apply(x[ox + i * sx], y[oy + i * sy]);
+    }
+
+    private static FloatVector binaryVector(Binary op, FloatVector a, FloatVector b) {
+        return switch (op) {
+            case ADD -> a.add(b);
+            case SUB -> a.sub(b);
+            case MUL -> a.mul(b);
+            case DIV -> a.div(b);
+        };
+    }
+
+    // ---- unary functions -------------------------------------------------------------------------------------
+
+    /**
+     * Unary functions. Some take parameters p and q, with the defaults given here (used by {@link #map(Fn, Tensor)}).
+     */
+    public enum Fn {
+        /** {@code p * x + q} (defaults 1, 0). */
+        AFFINE(1, 0),
+        EXP,
+        LOG,
+        SQRT,
+        /** {@code 1 / sqrt(x)}. */
+        RSQRT,
+        ABS,
+        RELU,
+        /** {@code x * Phi(x)} with the exact normal CDF. */
+        GELU,
+        /** The tanh approximation {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}. */
+        GELU_TANH,
+        /** {@code x * sigmoid(x)}. */
+        SILU,
+        SIGMOID,
+        TANH,
+        /** {@code log(1 + exp(p x)) / p}, and x itself where {@code p x > q} (defaults beta 1, threshold 20). */
+        SOFTPLUS(1, 20),
+        /** Clamps into [p, q] (defaults -inf, +inf). */
+        CLAMP(Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY),
+        /** {@code x ^ p} (default 1). */
+        POW(1, 0);
+
+        private final double defaultP;
+        private final double defaultQ;
+
+        Fn() {
+            this(0, 0);
+        }
+
+        Fn(double p, double q) {
+            defaultP = p;
+            defaultQ = q;
+        }
+
+        /** The default first parameter (see each function). */
+        public double defaultP() {
+            return defaultP;
+        }
+
+        /** The default second parameter. */
+        public double defaultQ() {
+            return defaultQ;
+        }
+
+        String opName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** {@code f(x)} elementwise with the function's default parameters. */
+    public static Tensor map(Fn fn, Tensor x) {
+        return map(fn, x, fn.defaultP, fn.defaultQ);
+    }
+
+    /** {@code f(x)} elementwise, into a new contiguous tensor. */
+    public static Tensor map(Fn fn, Tensor x, double p, double q) {
+        checkParams(fn, p, q);
+        if (!floatPath(x)) return mapReference(fn, x, p, q);
+        Tensor xc = x.contiguous();
+        Tensor out = xc.newZeros(xc.shape());
+        float[] in = xc.floats();
+        float[] o = out.floats();
+        int off = xc.offset();
+        float fp = (float) p;
+        float fq = (float) q;
+        Parallel.forRange(xc.numel(), grain(fn), (from, to) -> mapVector(fn, in, off, o, from, to, fp, fq));
+        return out;
+    }
+
+    /**
+     * {@code grad * f'(x)}, the gradient of a unary function; {@code y = f(x)} is the forward output (some
+     * derivatives are cheaper from it). All three have one shape.
+     */
+    public static Tensor mapBackward(Fn fn, Tensor x, Tensor y, Tensor grad, double p, double q) {
+        if (!x.sameShape(grad) || !y.sameShape(grad)) {
+            throw ShapeException.of(fn.opName() + " backward", "shapes differ", x.shape(), y.shape(), grad.shape());
+        }
+        if (!floatPath(x, y, grad)) return mapBackwardReference(fn, x, y, grad, p, q);
+        Tensor xc = x.contiguous();
+        Tensor yc = y.contiguous();
+        Tensor gc = grad.contiguous();
+        Tensor out = gc.newZeros(gc.shape());
+        float[] xa = xc.floats();
+        float[] ya = yc.floats();
+        float[] ga = gc.floats();
+        float[] o = out.floats();
+        int ox = xc.offset();
+        int oy = yc.offset();
+        int og = gc.offset();
+        float fp = (float) p;
+        float fq = (float) q;
+        Parallel.forRange(gc.numel(), grain(fn),
+                (from, to) -> backwardVector(fn, xa, ox, ya, oy, ga, og, o, from, to, fp, fq));
+        return out;
+    }
+
+    private static int grain(Fn fn) {
+        return switch (fn) {
+            case AFFINE, ABS, RELU, CLAMP -> GRAIN;
+            default -> MATH_GRAIN;
+        };
+    }
+
+    private static void checkParams(Fn fn, double p, double q) {
+        if (fn == Fn.SOFTPLUS && !(p > 0)) throw new Moe4jException("softplus: beta must be positive, got " + p);
+        if (fn == Fn.CLAMP && p > q) throw new Moe4jException("clamp: min " + p + " is above max " + q);
+    }
+
+    static Tensor mapReference(Fn fn, Tensor x, double p, double q) {
+        checkParams(fn, p, q);
+        Tensor out = x.newZeros(x.shape());
+        var sx = x.storage();
+        var so = out.storage();
+        for (int i = 0; i < x.numel(); i++) so.set(i, apply(fn, sx.get(x.storageIndex(i)), p, q));
+        return out;
+    }
+
+    static Tensor mapBackwardReference(Fn fn, Tensor x, Tensor y, Tensor grad, double p, double q) {
+        Tensor out = grad.newZeros(grad.shape());
+        var sx = x.storage();
+        var sy = y.storage();
+        var sg = grad.storage();
+        var so = out.storage();
+        for (int i = 0; i < x.numel(); i++) {
+            double d = derivative(fn, sx.get(x.storageIndex(i)), sy.get(y.storageIndex(i)), p, q);
+            so.set(i, chain(sg.get(grad.storageIndex(i)), d));
+        }
+        return out;
+    }
+
+    /** The scalar definition of each function, in double precision. */
+    static double apply(Fn fn, double x, double p, double q) {
+        return switch (fn) {
+            case AFFINE -> p * x + q;
+            case EXP -> Math.exp(x);
+            case LOG -> Math.log(x);
+            case SQRT -> Math.sqrt(x);
+            case RSQRT -> 1 / Math.sqrt(x);
+            case ABS -> Math.abs(x);
+            case RELU -> Math.max(x, 0);
+            case GELU -> x * ErrorFunction.normalCdf(x);
+            // 0.5 (1 + tanh u) = sigmoid(2u): the same function, without cancellation in the lower tail
+            case GELU_TANH -> x * sigmoid(2 * geluTanhInner(x));
+            case SILU -> x * sigmoid(x);
+            case SIGMOID -> sigmoid(x);
+            case TANH -> Math.tanh(x);
+            case SOFTPLUS -> {
+                double z = p * x;
+                yield z > q ? x : (Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)))) / p;
+            }
+            case CLAMP -> Math.min(Math.max(x, p), q);
+            case POW -> Math.pow(x, p);
+        };
+    }
+
+    /** dy/dx at x, given y = f(x). */
+    static double derivative(Fn fn, double x, double y, double p, double q) {
+        return switch (fn) {
+            case AFFINE -> p;
+            case EXP -> y;
+            case LOG -> 1 / x;
+            case SQRT -> 0.5 / y;
+            case RSQRT -> -0.5 * y * y * y;
+            case ABS -> Math.signum(x);
+            case RELU -> x > 0 ? 1 : 0;
+            case GELU -> ErrorFunction.normalCdf(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+            case GELU_TANH -> {
+                double s = sigmoid(2 * geluTanhInner(x));
+                double du = SQRT_2_OVER_PI * (1 + 3 * GELU_TANH_K * x * x);
+                yield s + 2 * x * s * (1 - s) * du;
+            }
+            case SILU -> {
+                double s = sigmoid(x);
+                yield s * (1 + x * (1 - s));
+            }
+            case SIGMOID -> y * (1 - y);
+            case TANH -> 1 - y * y;
+            case SOFTPLUS -> p * x > q ? 1 : sigmoid(p * x);
+            case CLAMP -> x >= p && x <= q ? 1 : 0;
+            case POW -> p == 0 ? 0 : p * Math.pow(x, p - 1);
+        };
+    }
+
+    /** {@code g * d}, except that a zero derivative (a closed ReLU or clamp) blocks even an infinite gradient. */
+    private static double chain(double g, double d) {
+        return d == 0 ? 0 : g * d;
+    }
+
+    private static double sigmoid(double x) {
+        return 1 / (1 + Math.exp(-x));
+    }
+
+    private static double geluTanhInner(double x) {
+        return SQRT_2_OVER_PI * (x + GELU_TANH_K * x * x * x);
+    }
+
+    /** One chunk of {@link #map}; each function has its own loop so that vectors never cross a call. */
+    private static void mapVector(Fn fn, float[] x, int ox, float[] o, int from, int to, float p, float q) {
+        int i = from;
+        int upper = from + S.loopBound(to - from);
+        int l = S.length();
+        switch (fn) {
+            case AFFINE -> {
+                for (; i < upper; i += l) load(x, ox + i).lanewise(VectorOperators.FMA, p, q).intoArray(o, i);
+            }
+            case EXP -> {
+                for (; i < upper; i += l) load(x, ox + i).lanewise(VectorOperators.EXP).intoArray(o, i);
+            }
+            case LOG -> {
+                for (; i < upper; i += l) load(x, ox + i).lanewise(VectorOperators.LOG).intoArray(o, i);
+            }
+            case SQRT -> {
+                for (; i < upper; i += l) load(x, ox + i).sqrt().intoArray(o, i);
+            }
+            case RSQRT -> {
+                FloatVector one = FloatVector.broadcast(S, 1f);
+                for (; i < upper; i += l) one.div(load(x, ox + i).sqrt()).intoArray(o, i);
+            }
+            case ABS -> {
+                for (; i < upper; i += l) load(x, ox + i).abs().intoArray(o, i);
+            }
+            case RELU -> {
+                for (; i < upper; i += l) load(x, ox + i).max(0f).intoArray(o, i);
+            }
+            case GELU -> {
+                for (; i < upper; i += l) {
+                    FloatVector v = load(x, ox + i);
+                    v.mul(ErrorFunction.normalCdf(v)).intoArray(o, i);
+                }
+            }
+            case GELU_TANH -> {
+                for (; i < upper; i += l) {
+                    FloatVector v = load(x, ox + i);
+                    v.div(sigmoidDenominator(geluTanhInner(v).mul(2f))).intoArray(o, i);
+                }
+            }
+            case SILU -> {
+                for (; i < upper; i += l) {
+                    FloatVector v = load(x, ox + i);
+                    v.div(sigmoidDenominator(v)).intoArray(o, i);
+                }
+            }
+            case SIGMOID -> {
+                FloatVector one = FloatVector.broadcast(S, 1f);
+                for (; i < upper; i += l) one.div(sigmoidDenominator(load(x, ox + i))).intoArray(o, i);
+            }
+            case TANH -> {
+                for (; i < upper; i += l) load(x, ox + i).lanewise(VectorOperators.TANH).intoArray(o, i);
+            }
+            case SOFTPLUS -> {
+                for (; i < upper; i += l) {
+                    FloatVector v = load(x, ox + i);
+                    FloatVector z = v.mul(p);
+                    FloatVector soft = z.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P)
+                            .add(z.max(0f)).div(p);
+                    soft.blend(v, z.compare(VectorOperators.GT, q)).intoArray(o, i);
+                }
+            }
+            case CLAMP -> {
+                for (; i < upper; i += l) load(x, ox + i).max(p).min(q).intoArray(o, i);
+            }
+            case POW -> {
+                if (p == 2f) {
+                    for (; i < upper; i += l) {
+                        FloatVector v = load(x, ox + i);
+                        v.mul(v).intoArray(o, i);
+                    }
+                } else {
+                    for (; i < upper; i += l) load(x, ox + i).lanewise(VectorOperators.POW, p).intoArray(o, i);
+                }
+            }
+        }
+        for (; i < to; i++) o[i] = (float) apply(fn, x[ox + i], p, q);
+    }
+
+    /** One chunk of {@link #mapBackward}: {@code o = g * f'(x)}. */
+    private static void backwardVector(Fn fn, float[] x, int ox, float[] y, int oy, float[] g, int og, float[] o,
+            int from, int to, float p, float q) {
+        int i = from;
+        int upper = from + S.loopBound(to - from);
+        int l = S.length();
+        switch (fn) {
+            case AFFINE -> {
+                for (; i < upper; i += l) load(g, og + i).mul(p).intoArray(o, i);
+            }
+            case EXP -> {
+                for (; i < upper; i += l) load(g, og + i).mul(load(y, oy + i)).intoArray(o, i);
+            }
+            case LOG -> {
+                for (; i < upper; i += l) load(g, og + i).div(load(x, ox + i)).intoArray(o, i);
+            }
+            case SQRT -> {
+                for (; i < upper; i += l) load(g, og + i).mul(0.5f).div(load(y, oy + i)).intoArray(o, i);
+            }
+            case RSQRT -> {
+                for (; i < upper; i += l) {
+                    FloatVector v = load(y, oy + i);
+                    load(g, og + i).mul(v.mul(v).mul(v)).mul(-0.5f).intoArray(o, i);
+                }
+            }
+            case ABS -> {
+                FloatVector zero = FloatVector.zero(S);
+                for (; i < upper; i += l) {
+                    FloatVector v = load(x, ox + i);
+                    FloatVector gv = load(g, og + i);
+                    FloatVector r = zero.blend(gv, v.compare(VectorOperators.GT, 0f));
+                    r.blend(gv.neg(), v.compare(VectorOperators.LT, 0f)).intoArray(o, i);
+                }
+            }
+            case RELU -> {
+                FloatVector zero = FloatVector.zero(S);
+                for (; i < upper; i += l) {
+                    zero.blend(load(g, og + i), load(x, ox + i).compare(VectorOperators.GT, 0f)).intoArray(o, i);
+                }
+            }
+            case GELU -> {
+                for (; i < upper; i += l) {
+                    FloatVector v = load(x, ox + i);
+                    FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul((float) INV_SQRT_2PI);
+                    FloatVector d = v.lanewise(VectorOperators.FMA, pdf, ErrorFunction.normalCdf(v));
+                    load(g, og + i).mul(d).intoArray(o, i);
+                }
+            }
+            case GELU_TANH -> {
+                FloatVector one = FloatVector.broadcast(S, 1f);
+                for (; i < upper; i += l) {
+                    // beyond |x| = 20 the derivative is exactly 0 or 1; clamping keeps inf * 0 out of it
+                    FloatVector v = load(x, ox + i).max(-20f).min(20f);
+                    FloatVector s = one.div(sigmoidDenominator(geluTanhInner(v).mul(2f)));
+                    FloatVector du = v.mul(v).mul((float) (3 * GELU_TANH_K * SQRT_2_OVER_PI))
+                            .add((float) SQRT_2_OVER_PI);
+                    // s + 2 x s (1 - s) du
+                    FloatVector d = v.mul(2f).mul(s).mul(one.sub(s)).lanewise(VectorOperators.FMA, du, s);
+                    load(g, og + i).mul(d).intoArray(o, i);
+                }
+            }
+            case SILU -> {
+                FloatVector one = FloatVector.broadcast(S, 1f);
+                for (; i < upper; i += l) {
+                    FloatVector v = load(x, ox + i);
+                    FloatVector s = one.div(sigmoidDenominator(v));
+                    // s (1 + x (1 - s))
+                    FloatVector d = s.mul(v.lanewise(VectorOperators.FMA, one.sub(s), one));
+                    load(g, og + i).mul(d).intoArray(o, i);
+                }
+            }
+            case SIGMOID -> {
+                FloatVector one = FloatVector.broadcast(S, 1f);
+                for (; i < upper; i += l) {
+                    FloatVector v = load(y, oy + i);
+                    load(g, og + i).mul(v.mul(one.sub(v))).intoArray(o, i);
+                }
+            }
+            case TANH -> {
+                FloatVector one = FloatVector.broadcast(S, 1f);
+                for (; i < upper; i += l) {
+                    FloatVector v = load(y, oy + i);
+                    load(g, og + i).mul(one.sub(v.mul(v))).intoArray(o, i);
+                }
+            }
+            case SOFTPLUS -> {
+                FloatVector one = FloatVector.broadcast(S, 1f);
+                for (; i < upper; i += l) {
+                    FloatVector z = load(x, ox + i).mul(p);
+                    FloatVector s = one.div(sigmoidDenominator(z));
+                    load(g, og + i).mul(s.blend(one, z.compare(VectorOperators.GT, q))).intoArray(o, i);
+                }
+            }
+            case CLAMP -> {
+                FloatVector zero = FloatVector.zero(S);
+                for (; i < upper; i += l) {
+                    FloatVector v = load(x, ox + i);
+                    var inside = v.compare(VectorOperators.GE, p).and(v.compare(VectorOperators.LE, q));
+                    zero.blend(load(g, og + i), inside).intoArray(o, i);
+                }
+            }
+            case POW -> {
+                if (p == 2f) {
+                    for (; i < upper; i += l) load(g, og + i).mul(load(x, ox + i)).mul(2f).intoArray(o, i);
+                } else if (p == 0f) {
+                    for (; i < upper; i += l) FloatVector.zero(S).intoArray(o, i);
+                } else {
+                    for (; i < upper; i += l) {
+                        FloatVector d = load(x, ox + i).lanewise(VectorOperators.POW, p - 1).mul(p);
+                        load(g, og + i).mul(d).intoArray(o, i);
+                    }
+                }
+            }
+        }
+        for (; i < to; i++) o[i] = (float) chain(g[og + i], derivative(fn, x[ox + i], y[oy + i], p, q));
+    }
+
+    private static FloatVector load(float[] a, int i) {
+        return FloatVector.fromArray(S, a, i);
+    }
+
+    /** {@code 1 + exp(-v)}: sigmoid(v) is its reciprocal, silu(v) is v over it. */
+    private static FloatVector sigmoidDenominator(FloatVector v) {
+        return v.neg().lanewise(VectorOperators.EXP).add(1f);
+    }
+
+    private static FloatVector geluTanhInner(FloatVector v) {
+        // sqrt(2/pi) (x + k x^3) = x (sqrt(2/pi) + sqrt(2/pi) k x^2)
+        return v.mul(v).mul((float) (SQRT_2_OVER_PI * GELU_TANH_K)).add((float) SQRT_2_OVER_PI).mul(v);
     }
 }

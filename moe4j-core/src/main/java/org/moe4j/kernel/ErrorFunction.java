@@ -90,6 +90,7 @@ public final class ErrorFunction {
             L3 = 0.19869307341387277f, L4 = -0.006857090395498342f, L5 = 0.22565475285899878f,
             L6 = -0.4093410421356477f, L7 = 0.22343709258172814f, L8 = -0.039287235817834644f;
     private static final float LARGE_CAP = 10f; // erfc(10) = 2e-45 is below float; keep t in the fitted range
+    private static final float GAUSS_CAP = 20f; // exp(-x^2/2) underflows float well before
 
     /** erf per lane, about 2e-7 relative. */
     public static FloatVector erf(FloatVector x) {
@@ -118,8 +119,9 @@ public final class ErrorFunction {
      * it the relative error of the tail would grow like x^2 * 6e-8.
      */
     private static FloatVector gaussian(FloatVector x, float scale) {
-        FloatVector sq = x.mul(x);
-        FloatVector err = x.lanewise(VectorOperators.FMA, x, sq.neg());
+        FloatVector c = x.max(-GAUSS_CAP).min(GAUSS_CAP); // beyond it the result is 0 anyway; x^2 must stay finite
+        FloatVector sq = c.mul(c);
+        FloatVector err = c.lanewise(VectorOperators.FMA, c, sq.neg());
         return sq.mul(-scale).lanewise(VectorOperators.EXP).mul(err.mul(-scale).add(1f));
     }
 
