@@ -3,8 +3,10 @@
 
 Two regions, each fitted for relative error by iteratively reweighted least squares (Lawson's method) on
 Chebyshev nodes against mpmath at 40 digits:
-  |x| <  1 : erf(x)  = x * P(x^2)                       (P of degree 6)
-  |x| >= 1 : erfc(x) = exp(-x^2) * t * Q(t), t = 1/(1 + x/2)   (Q of degree 8, fitted on [1, 10])
+  small |x| : erf(x)  = x * P(x^2)                         (P of degree 6, fitted on [0, 1])
+  large |x| : erfc(x) = exp(-x^2) * t * Q(t), t = 1/(1 + x/2)   (Q of degree 8, fitted on [0.5, 10])
+erf switches from P to Q at 1; the normal CDF 0.5 (1 + erf(z)) switches at 0.5 already, so that it never cancels
+badly for negative z.
 Prints the coefficients (lowest degree first) and the worst relative error of each fit and of a float32
 evaluation. Needs numpy and mpmath; it is a one-off tool, not part of the build.
 """
@@ -37,7 +39,7 @@ def fit_small(degree=6, b=1.0):
     return lawson(np.vstack([(x * x) ** k for k in range(degree + 1)]).T, f)
 
 
-def fit_large(degree=8, p=0.5, lo=1.0, hi=10.0):
+def fit_large(degree=8, p=0.5, lo=0.5, hi=10.0):
     x = chebyshev_nodes(lo, hi)
     t = 1 / (1 + p * x)
     f = np.array([float(mp.erfc(v) * mp.exp(v * v)) for v in x]) / t
@@ -55,19 +57,22 @@ def main():
     small, large = fit_small(), fit_large()
     print("SMALL =", ", ".join(repr(float(c)) for c in small))
     print("LARGE =", ", ".join(repr(float(c)) for c in large))
-    worst_erf = worst_erfc = 0.0
+    worst_erf = worst_erfc = worst_cdf = 0.0
     for v in np.linspace(1e-4, 9, 20001).astype(np.float32):
         a = abs(v)
+        t = np.float32(1) / (np.float32(1) + np.float32(0.5) * a)
+        # exp(-x^2) from the exact x^2, as the kernel's FMA correction gives
+        erfc_large = np.float32(np.exp(-float(a) * float(a))) * t * horner32(large, t)
+        # the lower tail of the CDF: Phi(-v sqrt 2) = 0.5 erfc(v)
+        phi = np.float32(0.5) * (erfc_large if a >= 0.5 else np.float32(1) - a * horner32(small, a * a))
+        worst_cdf = max(worst_cdf, abs(float(phi) / float(mp.erfc(float(v)) / 2) - 1))
         if a < 1:
             approx = a * horner32(small, a * a)
         else:
-            t = np.float32(1) / (np.float32(1) + np.float32(0.5) * a)
-            sq = float(a) * float(a)  # exp(-x^2) with x^2 exact, as the kernel's FMA correction gives
-            erfc = np.float32(np.exp(-sq)) * t * horner32(large, t)
-            worst_erfc = max(worst_erfc, abs(float(erfc) / float(mp.erfc(float(v))) - 1))
-            approx = np.float32(1) - erfc
+            worst_erfc = max(worst_erfc, abs(float(erfc_large) / float(mp.erfc(float(v))) - 1))
+            approx = np.float32(1) - erfc_large
         worst_erf = max(worst_erf, abs(float(approx) / float(mp.erf(float(v))) - 1))
-    print("float32 worst relative error: erf", worst_erf, "erfc (x >= 1)", worst_erfc)
+    print("float32 worst relative error: erf", worst_erf, "erfc (x >= 1)", worst_erfc, "normal CDF lower tail", worst_cdf)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ public final class Elementwise {
     private static final VectorSpecies<Float> S = Backend.FLOATS;
     private static final int GRAIN = 1 << 15; // elements per task for cheap ops
     private static final int MATH_GRAIN = 1 << 12; // for transcendental ones
+    private static final int CACHE_BLOCK = 1 << 11; // two-pass loops work on blocks this long, which stay in L1
     private static final double SQRT_2_OVER_PI = 0.7978845608028654;
     private static final double GELU_TANH_K = 0.044715;
     private static final double INV_SQRT_2PI = 0.3989422804014327;
@@ -203,38 +204,85 @@ public final class Elementwise {
         });
     }
 
-    /** Elements [from, to) of one row; each operand's stride is 1 (vectorized), 0 (broadcast) or anything else. */
+    /**
+     * Elements [from, to) of one row; each operand's stride is 1 (vectorized), 0 (broadcast) or anything else
+     * (scalar). One loop method per operation, so that vectors never cross a call.
+     */
     private static void binaryRow(Binary op, float[] x, int ox, int sx, float[] y, int oy, int sy, float[] o, int oo,
             int from, int to) {
         int i = from;
-        int upper = from + S.loopBound(to - from);
-        if (sx == 1 && sy == 1) {
-            for (; i < upper; i += S.length()) {
-                FloatVector va = FloatVector.fromArray(S, x, ox + i);
-                FloatVector vb = FloatVector.fromArray(S, y, oy + i);
-                binaryVector(op, va, vb).intoArray(o, oo + i);
-            }
-        } else if (sx == 1 && sy == 0) {
-            FloatVector vb = FloatVector.broadcast(S, y[oy]);
-            for (; i < upper; i += S.length()) {
-                binaryVector(op, FloatVector.fromArray(S, x, ox + i), vb).intoArray(o, oo + i);
-            }
-        } else if (sx == 0 && sy == 1) {
-            FloatVector va = FloatVector.broadcast(S, x[ox]);
-            for (; i < upper; i += S.length()) {
-                binaryVector(op, va, FloatVector.fromArray(S, y, oy + i)).intoArray(o, oo + i);
-            }
+        if ((sx == 1 || sx == 0) && (sy == 1 || sy == 0) && (sx | sy) != 0) {
+            i = switch (op) {
+                case ADD -> addRow(x, ox, sx, y, oy, sy, o, oo, from, to);
+                case SUB -> subRow(x, ox, sx, y, oy, sy, o, oo, from, to);
+                case MUL -> mulRow(x, ox, sx, y, oy, sy, o, oo, from, to);
+                case DIV -> divRow(x, ox, sx, y, oy, sy, o, oo, from, to);
+            };
         }
         for (; i < to; i++) o[oo + i] = (float) op.apply(x[ox + i * sx], y[oy + i * sy]);
     }
 
-    private static FloatVector binaryVector(Binary op, FloatVector a, FloatVector b) {
-        return switch (op) {
-            case ADD -> a.add(b);
-            case SUB -> a.sub(b);
-            case MUL -> a.mul(b);
-            case DIV -> a.div(b);
-        };
+    // Each: o[oo + i] = x[ox + i*sx] op y[oy + i*sy] with strides in {0, 1}, not both 0; returns where it stopped.
+    // Three plain loops (both rows, a broadcast right, a broadcast left), so no vector is ever a phi of two others.
+
+    private static int addRow(float[] x, int ox, int sx, float[] y, int oy, int sy, float[] o, int oo, int from, int to) {
+        int i = from;
+        int u = upper(from, to);
+        if (sx == 1 && sy == 1) {
+            for (; i < u; i += S.length()) load(x, ox + i).add(load(y, oy + i)).intoArray(o, oo + i);
+        } else if (sx == 1) {
+            FloatVector b = FloatVector.broadcast(S, y[oy]);
+            for (; i < u; i += S.length()) load(x, ox + i).add(b).intoArray(o, oo + i);
+        } else {
+            FloatVector a = FloatVector.broadcast(S, x[ox]);
+            for (; i < u; i += S.length()) a.add(load(y, oy + i)).intoArray(o, oo + i);
+        }
+        return i;
+    }
+
+    private static int subRow(float[] x, int ox, int sx, float[] y, int oy, int sy, float[] o, int oo, int from, int to) {
+        int i = from;
+        int u = upper(from, to);
+        if (sx == 1 && sy == 1) {
+            for (; i < u; i += S.length()) load(x, ox + i).sub(load(y, oy + i)).intoArray(o, oo + i);
+        } else if (sx == 1) {
+            FloatVector b = FloatVector.broadcast(S, y[oy]);
+            for (; i < u; i += S.length()) load(x, ox + i).sub(b).intoArray(o, oo + i);
+        } else {
+            FloatVector a = FloatVector.broadcast(S, x[ox]);
+            for (; i < u; i += S.length()) a.sub(load(y, oy + i)).intoArray(o, oo + i);
+        }
+        return i;
+    }
+
+    private static int mulRow(float[] x, int ox, int sx, float[] y, int oy, int sy, float[] o, int oo, int from, int to) {
+        int i = from;
+        int u = upper(from, to);
+        if (sx == 1 && sy == 1) {
+            for (; i < u; i += S.length()) load(x, ox + i).mul(load(y, oy + i)).intoArray(o, oo + i);
+        } else if (sx == 1) {
+            FloatVector b = FloatVector.broadcast(S, y[oy]);
+            for (; i < u; i += S.length()) load(x, ox + i).mul(b).intoArray(o, oo + i);
+        } else {
+            FloatVector a = FloatVector.broadcast(S, x[ox]);
+            for (; i < u; i += S.length()) a.mul(load(y, oy + i)).intoArray(o, oo + i);
+        }
+        return i;
+    }
+
+    private static int divRow(float[] x, int ox, int sx, float[] y, int oy, int sy, float[] o, int oo, int from, int to) {
+        int i = from;
+        int u = upper(from, to);
+        if (sx == 1 && sy == 1) {
+            for (; i < u; i += S.length()) load(x, ox + i).div(load(y, oy + i)).intoArray(o, oo + i);
+        } else if (sx == 1) {
+            FloatVector b = FloatVector.broadcast(S, y[oy]);
+            for (; i < u; i += S.length()) load(x, ox + i).div(b).intoArray(o, oo + i);
+        } else {
+            FloatVector a = FloatVector.broadcast(S, x[ox]);
+            for (; i < u; i += S.length()) a.div(load(y, oy + i)).intoArray(o, oo + i);
+        }
+        return i;
     }
 
     // ---- unary functions -------------------------------------------------------------------------------------
@@ -441,213 +489,351 @@ public final class Elementwise {
         return SQRT_2_OVER_PI * (x + GELU_TANH_K * x * x * x);
     }
 
-    /** One chunk of {@link #map}; each function has its own loop so that vectors never cross a call. */
+    // ---- float loops -----------------------------------------------------------------------------------------
+    //
+    // Each function has its own small loop method. Vector values must never cross a call that the JIT does not
+    // inline (they would be boxed on the heap), and one large method with every loop in it is inlined and compiled
+    // unpredictably; so loops only call helpers of a few bytecodes. Each loop returns where it stopped, and the
+    // scalar definition finishes the tail.
+
+    /** One chunk of {@link #map}. */
     private static void mapVector(Fn fn, float[] x, int ox, float[] o, int from, int to, float p, float q) {
-        int i = from;
-        int upper = from + S.loopBound(to - from);
-        int l = S.length();
-        switch (fn) {
-            case AFFINE -> {
-                for (; i < upper; i += l) load(x, ox + i).lanewise(VectorOperators.FMA, p, q).intoArray(o, i);
-            }
-            case EXP -> {
-                for (; i < upper; i += l) load(x, ox + i).lanewise(VectorOperators.EXP).intoArray(o, i);
-            }
-            case LOG -> {
-                for (; i < upper; i += l) load(x, ox + i).lanewise(VectorOperators.LOG).intoArray(o, i);
-            }
-            case SQRT -> {
-                for (; i < upper; i += l) load(x, ox + i).sqrt().intoArray(o, i);
-            }
-            case RSQRT -> {
-                FloatVector one = FloatVector.broadcast(S, 1f);
-                for (; i < upper; i += l) one.div(load(x, ox + i).sqrt()).intoArray(o, i);
-            }
-            case ABS -> {
-                for (; i < upper; i += l) load(x, ox + i).abs().intoArray(o, i);
-            }
-            case RELU -> {
-                for (; i < upper; i += l) load(x, ox + i).max(0f).intoArray(o, i);
-            }
-            case GELU -> {
-                for (; i < upper; i += l) {
-                    FloatVector v = load(x, ox + i);
-                    v.mul(ErrorFunction.normalCdf(v)).intoArray(o, i);
-                }
-            }
-            case GELU_TANH -> {
-                for (; i < upper; i += l) {
-                    FloatVector v = load(x, ox + i);
-                    v.div(sigmoidDenominator(geluTanhInner(v).mul(2f))).intoArray(o, i);
-                }
-            }
-            case SILU -> {
-                for (; i < upper; i += l) {
-                    FloatVector v = load(x, ox + i);
-                    v.div(sigmoidDenominator(v)).intoArray(o, i);
-                }
-            }
-            case SIGMOID -> {
-                FloatVector one = FloatVector.broadcast(S, 1f);
-                for (; i < upper; i += l) one.div(sigmoidDenominator(load(x, ox + i))).intoArray(o, i);
-            }
-            case TANH -> {
-                for (; i < upper; i += l) load(x, ox + i).lanewise(VectorOperators.TANH).intoArray(o, i);
-            }
-            case SOFTPLUS -> {
-                for (; i < upper; i += l) {
-                    FloatVector v = load(x, ox + i);
-                    FloatVector z = v.mul(p);
-                    FloatVector soft = z.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P)
-                            .add(z.max(0f)).div(p);
-                    soft.blend(v, z.compare(VectorOperators.GT, q)).intoArray(o, i);
-                }
-            }
-            case CLAMP -> {
-                for (; i < upper; i += l) load(x, ox + i).max(p).min(q).intoArray(o, i);
-            }
-            case POW -> {
-                if (p == 2f) {
-                    for (; i < upper; i += l) {
-                        FloatVector v = load(x, ox + i);
-                        v.mul(v).intoArray(o, i);
-                    }
-                } else {
-                    for (; i < upper; i += l) load(x, ox + i).lanewise(VectorOperators.POW, p).intoArray(o, i);
-                }
-            }
-        }
-        for (; i < to; i++) o[i] = (float) apply(fn, x[ox + i], p, q);
+        int done = switch (fn) {
+            case AFFINE -> affine(x, ox, o, from, to, p, q);
+            case EXP -> exp(x, ox, o, from, to);
+            case LOG -> log(x, ox, o, from, to);
+            case SQRT -> sqrt(x, ox, o, from, to);
+            case RSQRT -> rsqrt(x, ox, o, from, to);
+            case ABS -> abs(x, ox, o, from, to);
+            case RELU -> relu(x, ox, o, from, to);
+            case GELU -> gelu(x, ox, o, from, to);
+            case GELU_TANH -> geluTanh(x, ox, o, from, to);
+            case SILU -> silu(x, ox, o, from, to);
+            case SIGMOID -> sigmoid(x, ox, o, from, to);
+            case TANH -> tanh(x, ox, o, from, to);
+            case SOFTPLUS -> softplus(x, ox, o, from, to, p, q);
+            case CLAMP -> clamp(x, ox, o, from, to, p, q);
+            case POW -> pow(x, ox, o, from, to, p);
+        };
+        for (int i = done; i < to; i++) o[i] = (float) apply(fn, x[ox + i], p, q);
     }
 
     /** One chunk of {@link #mapBackward}: {@code o = g * f'(x)}. */
     private static void backwardVector(Fn fn, float[] x, int ox, float[] y, int oy, float[] g, int og, float[] o,
             int from, int to, float p, float q) {
-        int i = from;
-        int upper = from + S.loopBound(to - from);
-        int l = S.length();
-        switch (fn) {
-            case AFFINE -> {
-                for (; i < upper; i += l) load(g, og + i).mul(p).intoArray(o, i);
-            }
-            case EXP -> {
-                for (; i < upper; i += l) load(g, og + i).mul(load(y, oy + i)).intoArray(o, i);
-            }
-            case LOG -> {
-                for (; i < upper; i += l) load(g, og + i).div(load(x, ox + i)).intoArray(o, i);
-            }
-            case SQRT -> {
-                for (; i < upper; i += l) load(g, og + i).mul(0.5f).div(load(y, oy + i)).intoArray(o, i);
-            }
-            case RSQRT -> {
-                for (; i < upper; i += l) {
-                    FloatVector v = load(y, oy + i);
-                    load(g, og + i).mul(v.mul(v).mul(v)).mul(-0.5f).intoArray(o, i);
-                }
-            }
-            case ABS -> {
-                FloatVector zero = FloatVector.zero(S);
-                for (; i < upper; i += l) {
-                    FloatVector v = load(x, ox + i);
-                    FloatVector gv = load(g, og + i);
-                    FloatVector r = zero.blend(gv, v.compare(VectorOperators.GT, 0f));
-                    r.blend(gv.neg(), v.compare(VectorOperators.LT, 0f)).intoArray(o, i);
-                }
-            }
-            case RELU -> {
-                FloatVector zero = FloatVector.zero(S);
-                for (; i < upper; i += l) {
-                    zero.blend(load(g, og + i), load(x, ox + i).compare(VectorOperators.GT, 0f)).intoArray(o, i);
-                }
-            }
-            case GELU -> {
-                for (; i < upper; i += l) {
-                    FloatVector v = load(x, ox + i);
-                    FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul((float) INV_SQRT_2PI);
-                    FloatVector d = v.lanewise(VectorOperators.FMA, pdf, ErrorFunction.normalCdf(v));
-                    load(g, og + i).mul(d).intoArray(o, i);
-                }
-            }
-            case GELU_TANH -> {
-                FloatVector one = FloatVector.broadcast(S, 1f);
-                for (; i < upper; i += l) {
-                    // beyond |x| = 20 the derivative is exactly 0 or 1; clamping keeps inf * 0 out of it
-                    FloatVector v = load(x, ox + i).max(-20f).min(20f);
-                    FloatVector s = one.div(sigmoidDenominator(geluTanhInner(v).mul(2f)));
-                    FloatVector du = v.mul(v).mul((float) (3 * GELU_TANH_K * SQRT_2_OVER_PI))
-                            .add((float) SQRT_2_OVER_PI);
-                    // s + 2 x s (1 - s) du
-                    FloatVector d = v.mul(2f).mul(s).mul(one.sub(s)).lanewise(VectorOperators.FMA, du, s);
-                    load(g, og + i).mul(d).intoArray(o, i);
-                }
-            }
-            case SILU -> {
-                FloatVector one = FloatVector.broadcast(S, 1f);
-                for (; i < upper; i += l) {
-                    FloatVector v = load(x, ox + i);
-                    FloatVector s = one.div(sigmoidDenominator(v));
-                    // s (1 + x (1 - s))
-                    FloatVector d = s.mul(v.lanewise(VectorOperators.FMA, one.sub(s), one));
-                    load(g, og + i).mul(d).intoArray(o, i);
-                }
-            }
-            case SIGMOID -> {
-                FloatVector one = FloatVector.broadcast(S, 1f);
-                for (; i < upper; i += l) {
-                    FloatVector v = load(y, oy + i);
-                    load(g, og + i).mul(v.mul(one.sub(v))).intoArray(o, i);
-                }
-            }
-            case TANH -> {
-                FloatVector one = FloatVector.broadcast(S, 1f);
-                for (; i < upper; i += l) {
-                    FloatVector v = load(y, oy + i);
-                    load(g, og + i).mul(one.sub(v.mul(v))).intoArray(o, i);
-                }
-            }
-            case SOFTPLUS -> {
-                FloatVector one = FloatVector.broadcast(S, 1f);
-                for (; i < upper; i += l) {
-                    FloatVector z = load(x, ox + i).mul(p);
-                    FloatVector s = one.div(sigmoidDenominator(z));
-                    load(g, og + i).mul(s.blend(one, z.compare(VectorOperators.GT, q))).intoArray(o, i);
-                }
-            }
-            case CLAMP -> {
-                FloatVector zero = FloatVector.zero(S);
-                for (; i < upper; i += l) {
-                    FloatVector v = load(x, ox + i);
-                    var inside = v.compare(VectorOperators.GE, p).and(v.compare(VectorOperators.LE, q));
-                    zero.blend(load(g, og + i), inside).intoArray(o, i);
-                }
-            }
-            case POW -> {
-                if (p == 2f) {
-                    for (; i < upper; i += l) load(g, og + i).mul(load(x, ox + i)).mul(2f).intoArray(o, i);
-                } else if (p == 0f) {
-                    for (; i < upper; i += l) FloatVector.zero(S).intoArray(o, i);
-                } else {
-                    for (; i < upper; i += l) {
-                        FloatVector d = load(x, ox + i).lanewise(VectorOperators.POW, p - 1).mul(p);
-                        load(g, og + i).mul(d).intoArray(o, i);
-                    }
-                }
-            }
-        }
-        for (; i < to; i++) o[i] = (float) chain(g[og + i], derivative(fn, x[ox + i], y[oy + i], p, q));
+        int done = switch (fn) {
+            case AFFINE -> affineBack(g, og, o, from, to, p);
+            case EXP -> expBack(y, oy, g, og, o, from, to);
+            case LOG -> logBack(x, ox, g, og, o, from, to);
+            case SQRT -> sqrtBack(y, oy, g, og, o, from, to);
+            case RSQRT -> rsqrtBack(y, oy, g, og, o, from, to);
+            case ABS -> absBack(x, ox, g, og, o, from, to);
+            case RELU -> reluBack(x, ox, g, og, o, from, to);
+            case GELU -> geluBack(x, ox, g, og, o, from, to);
+            case GELU_TANH -> geluTanhBack(x, ox, g, og, o, from, to);
+            case SILU -> siluBack(x, ox, g, og, o, from, to);
+            case SIGMOID -> sigmoidBack(y, oy, g, og, o, from, to);
+            case TANH -> tanhBack(y, oy, g, og, o, from, to);
+            case SOFTPLUS -> softplusBack(x, ox, g, og, o, from, to, p, q);
+            case CLAMP -> clampBack(x, ox, g, og, o, from, to, p, q);
+            case POW -> powBack(x, ox, g, og, o, from, to, p);
+        };
+        for (int i = done; i < to; i++) o[i] = (float) chain(g[og + i], derivative(fn, x[ox + i], y[oy + i], p, q));
+    }
+
+    private static int upper(int from, int to) {
+        return from + S.loopBound(to - from);
     }
 
     private static FloatVector load(float[] a, int i) {
         return FloatVector.fromArray(S, a, i);
     }
 
-    /** {@code 1 + exp(-v)}: sigmoid(v) is its reciprocal, silu(v) is v over it. */
-    private static FloatVector sigmoidDenominator(FloatVector v) {
-        return v.neg().lanewise(VectorOperators.EXP).add(1f);
+    // forward loops: o[i] = f(x[ox + i]) for i in [from, returned index)
+
+    private static int affine(float[] x, int ox, float[] o, int from, int to, float p, float q) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) load(x, ox + i).lanewise(VectorOperators.FMA, p, q).intoArray(o, i);
+        return i;
     }
 
-    private static FloatVector geluTanhInner(FloatVector v) {
-        // sqrt(2/pi) (x + k x^3) = x (sqrt(2/pi) + sqrt(2/pi) k x^2)
-        return v.mul(v).mul((float) (SQRT_2_OVER_PI * GELU_TANH_K)).add((float) SQRT_2_OVER_PI).mul(v);
+    private static int exp(float[] x, int ox, float[] o, int from, int to) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) load(x, ox + i).lanewise(VectorOperators.EXP).intoArray(o, i);
+        return i;
+    }
+
+    private static int log(float[] x, int ox, float[] o, int from, int to) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) load(x, ox + i).lanewise(VectorOperators.LOG).intoArray(o, i);
+        return i;
+    }
+
+    private static int sqrt(float[] x, int ox, float[] o, int from, int to) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) load(x, ox + i).sqrt().intoArray(o, i);
+        return i;
+    }
+
+    private static int rsqrt(float[] x, int ox, float[] o, int from, int to) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) one.div(load(x, ox + i).sqrt()).intoArray(o, i);
+        return i;
+    }
+
+    private static int abs(float[] x, int ox, float[] o, int from, int to) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) load(x, ox + i).abs().intoArray(o, i);
+        return i;
+    }
+
+    private static int relu(float[] x, int ox, float[] o, int from, int to) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) load(x, ox + i).max(0f).intoArray(o, i);
+        return i;
+    }
+
+    /** x * Phi(x): Phi by the array kernel, a block at a time so the second pass reads from cache. */
+    private static int gelu(float[] x, int ox, float[] o, int from, int to) {
+        for (int b = from; b < to; b += CACHE_BLOCK) {
+            int e = Math.min(to, b + CACHE_BLOCK);
+            ErrorFunction.normalCdf(x, ox + b, o, b, e - b);
+            int i = b;
+            for (int u = upper(b, e); i < u; i += S.length()) load(o, i).mul(load(x, ox + i)).intoArray(o, i);
+            for (; i < e; i++) o[i] *= x[ox + i];
+        }
+        return to;
+    }
+
+    private static int geluTanh(float[] x, int ox, float[] o, int from, int to) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            FloatVector v = load(x, ox + i);
+            // x * sigmoid(2u), u = sqrt(2/pi) (x + k x^3) = x (c + c k x^2)
+            FloatVector twoU = v.mul(v).mul((float) (2 * SQRT_2_OVER_PI * GELU_TANH_K)).add((float) (2 * SQRT_2_OVER_PI)).mul(v);
+            v.div(twoU.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(o, i);
+        }
+        return i;
+    }
+
+    private static int silu(float[] x, int ox, float[] o, int from, int to) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            FloatVector v = load(x, ox + i);
+            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(o, i);
+        }
+        return i;
+    }
+
+    private static int sigmoid(float[] x, int ox, float[] o, int from, int to) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            one.div(load(x, ox + i).neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(o, i);
+        }
+        return i;
+    }
+
+    private static int tanh(float[] x, int ox, float[] o, int from, int to) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) load(x, ox + i).lanewise(VectorOperators.TANH).intoArray(o, i);
+        return i;
+    }
+
+    /** {@code (max(z, 0) + log1p(exp(-|z|))) / beta} with z = beta x: never overflows; x itself past the threshold. */
+    private static int softplus(float[] x, int ox, float[] o, int from, int to, float beta, float threshold) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            FloatVector v = load(x, ox + i);
+            FloatVector z = v.mul(beta);
+            FloatVector soft = z.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P)
+                    .add(z.max(0f)).div(beta);
+            soft.blend(v, z.compare(VectorOperators.GT, threshold)).intoArray(o, i);
+        }
+        return i;
+    }
+
+    private static int clamp(float[] x, int ox, float[] o, int from, int to, float lo, float hi) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) load(x, ox + i).max(lo).min(hi).intoArray(o, i);
+        return i;
+    }
+
+    private static int pow(float[] x, int ox, float[] o, int from, int to, float p) {
+        int i = from;
+        int u = upper(from, to);
+        if (p == 2f) {
+            for (; i < u; i += S.length()) {
+                FloatVector v = load(x, ox + i);
+                v.mul(v).intoArray(o, i);
+            }
+        } else {
+            for (; i < u; i += S.length()) load(x, ox + i).lanewise(VectorOperators.POW, p).intoArray(o, i);
+        }
+        return i;
+    }
+
+    // backward loops: o[i] = g[og + i] * f'(x[ox + i]) for i in [from, returned index)
+
+    private static int affineBack(float[] g, int og, float[] o, int from, int to, float p) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) load(g, og + i).mul(p).intoArray(o, i);
+        return i;
+    }
+
+    private static int expBack(float[] y, int oy, float[] g, int og, float[] o, int from, int to) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) load(g, og + i).mul(load(y, oy + i)).intoArray(o, i);
+        return i;
+    }
+
+    private static int logBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) load(g, og + i).div(load(x, ox + i)).intoArray(o, i);
+        return i;
+    }
+
+    private static int sqrtBack(float[] y, int oy, float[] g, int og, float[] o, int from, int to) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) load(g, og + i).mul(0.5f).div(load(y, oy + i)).intoArray(o, i);
+        return i;
+    }
+
+    private static int rsqrtBack(float[] y, int oy, float[] g, int og, float[] o, int from, int to) {
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            FloatVector v = load(y, oy + i);
+            load(g, og + i).mul(v.mul(v).mul(v)).mul(-0.5f).intoArray(o, i);
+        }
+        return i;
+    }
+
+    private static int absBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to) {
+        FloatVector zero = FloatVector.zero(S);
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            FloatVector v = load(x, ox + i);
+            FloatVector gv = load(g, og + i);
+            FloatVector r = zero.blend(gv, v.compare(VectorOperators.GT, 0f));
+            r.blend(gv.neg(), v.compare(VectorOperators.LT, 0f)).intoArray(o, i);
+        }
+        return i;
+    }
+
+    private static int reluBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to) {
+        FloatVector zero = FloatVector.zero(S);
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            zero.blend(load(g, og + i), load(x, ox + i).compare(VectorOperators.GT, 0f)).intoArray(o, i);
+        }
+        return i;
+    }
+
+    /** {@code g * (Phi(x) + x phi(x))}: Phi by the array kernel into o, then a second pass over the cached block. */
+    private static int geluBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to) {
+        float c = (float) INV_SQRT_2PI;
+        for (int b = from; b < to; b += CACHE_BLOCK) {
+            int e = Math.min(to, b + CACHE_BLOCK);
+            ErrorFunction.normalCdf(x, ox + b, o, b, e - b);
+            int i = b;
+            for (int u = upper(b, e); i < u; i += S.length()) {
+                FloatVector v = load(x, ox + i).max(-20f).min(20f); // keeps v^2 finite; phi is 0 out there anyway
+                FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul(c);
+                v.lanewise(VectorOperators.FMA, pdf, load(o, i)).mul(load(g, og + i)).intoArray(o, i);
+            }
+            for (; i < e; i++) {
+                double v = x[ox + i];
+                o[i] = (float) chain(g[og + i], o[i] + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v));
+            }
+        }
+        return to;
+    }
+
+    private static int geluTanhBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            // beyond |x| = 20 the derivative is exactly 0 or 1; clamping keeps inf * 0 out of it
+            FloatVector v = load(x, ox + i).max(-20f).min(20f);
+            FloatVector v2 = v.mul(v);
+            FloatVector twoU = v2.mul((float) (2 * SQRT_2_OVER_PI * GELU_TANH_K)).add((float) (2 * SQRT_2_OVER_PI)).mul(v);
+            FloatVector s = one.div(twoU.neg().lanewise(VectorOperators.EXP).add(1f));
+            FloatVector du = v2.mul((float) (3 * GELU_TANH_K * SQRT_2_OVER_PI)).add((float) SQRT_2_OVER_PI);
+            // s + 2 x s (1 - s) du
+            FloatVector d = v.mul(2f).mul(s).mul(one.sub(s)).lanewise(VectorOperators.FMA, du, s);
+            load(g, og + i).mul(d).intoArray(o, i);
+        }
+        return i;
+    }
+
+    private static int siluBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            FloatVector v = load(x, ox + i);
+            FloatVector s = one.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+            // s (1 + x (1 - s))
+            load(g, og + i).mul(s.mul(v.lanewise(VectorOperators.FMA, one.sub(s), one))).intoArray(o, i);
+        }
+        return i;
+    }
+
+    private static int sigmoidBack(float[] y, int oy, float[] g, int og, float[] o, int from, int to) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            FloatVector v = load(y, oy + i);
+            load(g, og + i).mul(v.mul(one.sub(v))).intoArray(o, i);
+        }
+        return i;
+    }
+
+    private static int tanhBack(float[] y, int oy, float[] g, int og, float[] o, int from, int to) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            FloatVector v = load(y, oy + i);
+            load(g, og + i).mul(one.sub(v.mul(v))).intoArray(o, i);
+        }
+        return i;
+    }
+
+    private static int softplusBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to, float beta,
+            float threshold) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            FloatVector z = load(x, ox + i).mul(beta);
+            FloatVector s = one.div(z.neg().lanewise(VectorOperators.EXP).add(1f));
+            load(g, og + i).mul(s.blend(one, z.compare(VectorOperators.GT, threshold))).intoArray(o, i);
+        }
+        return i;
+    }
+
+    private static int clampBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to, float lo, float hi) {
+        FloatVector zero = FloatVector.zero(S);
+        int i = from;
+        for (int u = upper(from, to); i < u; i += S.length()) {
+            FloatVector v = load(x, ox + i);
+            var inside = v.compare(VectorOperators.GE, lo).and(v.compare(VectorOperators.LE, hi));
+            zero.blend(load(g, og + i), inside).intoArray(o, i);
+        }
+        return i;
+    }
+
+    private static int powBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to, float p) {
+        int i = from;
+        int u = upper(from, to);
+        if (p == 2f) {
+            for (; i < u; i += S.length()) load(g, og + i).mul(load(x, ox + i)).mul(2f).intoArray(o, i);
+        } else if (p == 0f) {
+            for (; i < u; i += S.length()) FloatVector.zero(S).intoArray(o, i);
+        } else {
+            for (; i < u; i += S.length()) {
+                load(g, og + i).mul(load(x, ox + i).lanewise(VectorOperators.POW, p - 1).mul(p)).intoArray(o, i);
+            }
+        }
+        return i;
     }
 }
