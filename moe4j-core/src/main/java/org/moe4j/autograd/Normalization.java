@@ -21,8 +21,7 @@ public final class Normalization {
         return Variable.result("layerNorm", f.output(), g -> {
             NormKernels.Grads gr = NormKernels.layerNormBackward(x.value(), w, f, g, x.requiresGrad(),
                     weight != null && weight.requiresGrad(), bias != null && bias.requiresGrad());
-            return inOrder(gr.input(), weight == null ? null : new Tensor[] {gr.weight()},
-                    bias == null ? null : new Tensor[] {gr.bias()});
+            return inOrder(gr.input(), weight != null, gr.weight(), bias != null, gr.bias());
         }, inputs);
     }
 
@@ -34,7 +33,7 @@ public final class Normalization {
         return Variable.result("rmsNorm", f.output(), g -> {
             NormKernels.Grads gr = NormKernels.rmsNormBackward(x.value(), w, f, g, x.requiresGrad(),
                     weight != null && weight.requiresGrad());
-            return inOrder(gr.input(), weight == null ? null : new Tensor[] {gr.weight()}, null);
+            return inOrder(gr.input(), weight != null, gr.weight(), false, null);
         }, inputs);
     }
 
@@ -45,12 +44,12 @@ public final class Normalization {
         return in.toArray(Variable[]::new);
     }
 
-    /** The input gradient, then the weight's and the bias's for those that are present (wrapped when present). */
-    private static Tensor[] inOrder(Tensor dx, Tensor[] dw, Tensor[] db) {
+    /** One gradient per recorded input: the input's, then the weight's and the bias's where they are inputs. */
+    private static Tensor[] inOrder(Tensor dx, boolean hasWeight, Tensor dw, boolean hasBias, Tensor db) {
         List<Tensor> out = new ArrayList<>();
         out.add(dx);
-        if (dw != null) out.add(dw[0]);
-        if (db != null) out.add(db[0]);
+        if (hasWeight) out.add(dw);
+        if (hasBias) out.add(db);
         return out.toArray(Tensor[]::new);
     }
 }

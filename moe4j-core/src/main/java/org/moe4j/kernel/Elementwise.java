@@ -501,7 +501,9 @@ public final class Elementwise {
         int done = switch (fn) {
             case AFFINE -> affine(x, ox, o, from, to, p, q);
             case EXP -> exp(x, ox, o, from, to);
-            case LOG -> log(x, ox, o, from, to);
+            // no vector loop: the Vector API's LOG, TANH and LOG1P differ between JIT tiers (see VectorMath), while
+            // Math's do not; these run through the scalar definition below
+            case LOG, TANH, SOFTPLUS -> from;
             case SQRT -> sqrt(x, ox, o, from, to);
             case RSQRT -> rsqrt(x, ox, o, from, to);
             case ABS -> abs(x, ox, o, from, to);
@@ -510,8 +512,6 @@ public final class Elementwise {
             case GELU_TANH -> geluTanh(x, ox, o, from, to);
             case SILU -> silu(x, ox, o, from, to);
             case SIGMOID -> sigmoid(x, ox, o, from, to);
-            case TANH -> tanh(x, ox, o, from, to);
-            case SOFTPLUS -> softplus(x, ox, o, from, to, p, q);
             case CLAMP -> clamp(x, ox, o, from, to, p, q);
             case POW -> pow(x, ox, o, from, to, p);
         };
@@ -558,15 +558,8 @@ public final class Elementwise {
     }
 
     private static int exp(float[] x, int ox, float[] o, int from, int to) {
-        int i = from;
-        for (int u = upper(from, to); i < u; i += S.length()) load(x, ox + i).lanewise(VectorOperators.EXP).intoArray(o, i);
-        return i;
-    }
-
-    private static int log(float[] x, int ox, float[] o, int from, int to) {
-        int i = from;
-        for (int u = upper(from, to); i < u; i += S.length()) load(x, ox + i).lanewise(VectorOperators.LOG).intoArray(o, i);
-        return i;
+        VectorMath.exp(x, ox + from, 0f, o, from, to - from);
+        return to;
     }
 
     private static int sqrt(float[] x, int ox, float[] o, int from, int to) {
@@ -606,52 +599,64 @@ public final class Elementwise {
         return to;
     }
 
+    /** {@code x * sigmoid(2u)} with {@code u = sqrt(2/pi) (x + k x^3)}: exp(-2u) into o, then x / (1 + o). */
     private static int geluTanh(float[] x, int ox, float[] o, int from, int to) {
-        int i = from;
-        for (int u = upper(from, to); i < u; i += S.length()) {
-            FloatVector v = load(x, ox + i);
-            // x * sigmoid(2u), u = sqrt(2/pi) (x + k x^3) = x (c + c k x^2)
-            FloatVector twoU = v.mul(v).mul((float) (2 * SQRT_2_OVER_PI * GELU_TANH_K)).add((float) (2 * SQRT_2_OVER_PI)).mul(v);
-            v.div(twoU.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(o, i);
+        for (int b = from; b < to; b += CACHE_BLOCK) {
+            int e = Math.min(to, b + CACHE_BLOCK);
+            minusTwoU(x, ox, o, b, e);
+            VectorMath.exp(o, b, 0f, o, b, e - b);
+            int i = b;
+            for (int u = upper(b, e); i < u; i += S.length()) load(x, ox + i).div(load(o, i).add(1f)).intoArray(o, i);
+            for (; i < e; i++) o[i] = x[ox + i] / (o[i] + 1f);
         }
-        return i;
+        return to;
     }
 
-    private static int silu(float[] x, int ox, float[] o, int from, int to) {
-        int i = from;
-        for (int u = upper(from, to); i < u; i += S.length()) {
-            FloatVector v = load(x, ox + i);
-            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(o, i);
+    /** {@code o = -2u(x)} over [b, e), u the tanh-GELU's inner polynomial; x clamped where the result is saturated. */
+    private static void minusTwoU(float[] x, int ox, float[] o, int b, int e) {
+        float c3 = (float) (-2 * SQRT_2_OVER_PI * GELU_TANH_K);
+        float c1 = (float) (-2 * SQRT_2_OVER_PI);
+        int i = b;
+        for (int u = upper(b, e); i < u; i += S.length()) {
+            FloatVector v = load(x, ox + i).max(-20f).min(20f);
+            v.mul(v).mul(c3).add(c1).mul(v).intoArray(o, i);
         }
-        return i;
+        for (; i < e; i++) {
+            float v = Math.min(Math.max(x[ox + i], -20f), 20f);
+            o[i] = (v * v * c3 + c1) * v;
+        }
+    }
+
+    /** {@code o = exp(scale * x)} over [b, e). */
+    private static void expOfScaled(float[] x, int ox, float scale, float[] o, int b, int e) {
+        int i = b;
+        for (int u = upper(b, e); i < u; i += S.length()) load(x, ox + i).mul(scale).intoArray(o, i);
+        for (; i < e; i++) o[i] = x[ox + i] * scale;
+        VectorMath.exp(o, b, 0f, o, b, e - b);
+    }
+
+    /** {@code x / (1 + exp(-x))}: the exponentials into o, then the division. */
+    private static int silu(float[] x, int ox, float[] o, int from, int to) {
+        for (int b = from; b < to; b += CACHE_BLOCK) {
+            int e = Math.min(to, b + CACHE_BLOCK);
+            expOfScaled(x, ox, -1f, o, b, e);
+            int i = b;
+            for (int u = upper(b, e); i < u; i += S.length()) load(x, ox + i).div(load(o, i).add(1f)).intoArray(o, i);
+            for (; i < e; i++) o[i] = x[ox + i] / (o[i] + 1f);
+        }
+        return to;
     }
 
     private static int sigmoid(float[] x, int ox, float[] o, int from, int to) {
         FloatVector one = FloatVector.broadcast(S, 1f);
-        int i = from;
-        for (int u = upper(from, to); i < u; i += S.length()) {
-            one.div(load(x, ox + i).neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(o, i);
+        for (int b = from; b < to; b += CACHE_BLOCK) {
+            int e = Math.min(to, b + CACHE_BLOCK);
+            expOfScaled(x, ox, -1f, o, b, e);
+            int i = b;
+            for (int u = upper(b, e); i < u; i += S.length()) one.div(load(o, i).add(1f)).intoArray(o, i);
+            for (; i < e; i++) o[i] = 1f / (o[i] + 1f);
         }
-        return i;
-    }
-
-    private static int tanh(float[] x, int ox, float[] o, int from, int to) {
-        int i = from;
-        for (int u = upper(from, to); i < u; i += S.length()) load(x, ox + i).lanewise(VectorOperators.TANH).intoArray(o, i);
-        return i;
-    }
-
-    /** {@code (max(z, 0) + log1p(exp(-|z|))) / beta} with z = beta x: never overflows; x itself past the threshold. */
-    private static int softplus(float[] x, int ox, float[] o, int from, int to, float beta, float threshold) {
-        int i = from;
-        for (int u = upper(from, to); i < u; i += S.length()) {
-            FloatVector v = load(x, ox + i);
-            FloatVector z = v.mul(beta);
-            FloatVector soft = z.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P)
-                    .add(z.max(0f)).div(beta);
-            soft.blend(v, z.compare(VectorOperators.GT, threshold)).intoArray(o, i);
-        }
-        return i;
+        return to;
     }
 
     private static int clamp(float[] x, int ox, float[] o, int from, int to, float lo, float hi) {
@@ -660,16 +665,14 @@ public final class Elementwise {
         return i;
     }
 
+    /** Squares by vectors; other exponents by Math.pow, as LOG. */
     private static int pow(float[] x, int ox, float[] o, int from, int to, float p) {
         int i = from;
-        int u = upper(from, to);
         if (p == 2f) {
-            for (; i < u; i += S.length()) {
+            for (int u = upper(from, to); i < u; i += S.length()) {
                 FloatVector v = load(x, ox + i);
                 v.mul(v).intoArray(o, i);
             }
-        } else {
-            for (; i < u; i += S.length()) load(x, ox + i).lanewise(VectorOperators.POW, p).intoArray(o, i);
         }
         return i;
     }
@@ -730,53 +733,79 @@ public final class Elementwise {
         return i;
     }
 
-    /** {@code g * (Phi(x) + x phi(x))}: Phi by the array kernel into o, then a second pass over the cached block. */
+    /** {@code g * (Phi(x) + x phi(x))}: Phi into o and the Gaussian into a scratch block, then one pass. */
     private static int geluBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to) {
         float c = (float) INV_SQRT_2PI;
+        float[] gauss = new float[Math.min(CACHE_BLOCK, to - from)];
         for (int b = from; b < to; b += CACHE_BLOCK) {
             int e = Math.min(to, b + CACHE_BLOCK);
             ErrorFunction.normalCdf(x, ox + b, o, b, e - b);
             int i = b;
             for (int u = upper(b, e); i < u; i += S.length()) {
                 FloatVector v = load(x, ox + i).max(-20f).min(20f); // keeps v^2 finite; phi is 0 out there anyway
-                FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul(c);
-                v.lanewise(VectorOperators.FMA, pdf, load(o, i)).mul(load(g, og + i)).intoArray(o, i);
+                v.mul(v).mul(-0.5f).intoArray(gauss, i - b);
             }
             for (; i < e; i++) {
-                double v = x[ox + i];
-                o[i] = (float) chain(g[og + i], o[i] + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v));
+                float v = Math.min(Math.max(x[ox + i], -20f), 20f);
+                gauss[i - b] = v * v * -0.5f;
+            }
+            VectorMath.exp(gauss, 0, 0f, gauss, 0, e - b);
+            i = b;
+            for (int u = upper(b, e); i < u; i += S.length()) {
+                FloatVector pdf = load(gauss, i - b).mul(c);
+                load(x, ox + i).lanewise(VectorOperators.FMA, pdf, load(o, i)).mul(load(g, og + i)).intoArray(o, i);
+            }
+            for (; i < e; i++) o[i] = Math.fma(x[ox + i], gauss[i - b] * c, o[i]) * g[og + i];
+        }
+        return to;
+    }
+
+    /** {@code g * (s + 2 x s (1 - s) u')} with {@code s = sigmoid(2u)}: exp(-2u) into o first. */
+    private static int geluTanhBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to) {
+        float du2 = (float) (3 * GELU_TANH_K * SQRT_2_OVER_PI);
+        float du0 = (float) SQRT_2_OVER_PI;
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int b = from; b < to; b += CACHE_BLOCK) {
+            int e = Math.min(to, b + CACHE_BLOCK);
+            minusTwoU(x, ox, o, b, e);
+            VectorMath.exp(o, b, 0f, o, b, e - b);
+            int i = b;
+            for (int u = upper(b, e); i < u; i += S.length()) {
+                // beyond |x| = 20 the derivative is exactly 0 or 1; clamping keeps inf * 0 out of it
+                FloatVector v = load(x, ox + i).max(-20f).min(20f);
+                FloatVector s = one.div(load(o, i).add(1f));
+                FloatVector du = v.mul(v).mul(du2).add(du0);
+                FloatVector d = v.mul(2f).mul(s).mul(one.sub(s)).lanewise(VectorOperators.FMA, du, s);
+                load(g, og + i).mul(d).intoArray(o, i);
+            }
+            for (; i < e; i++) {
+                float v = Math.min(Math.max(x[ox + i], -20f), 20f);
+                float s = 1f / (o[i] + 1f);
+                float du = v * v * du2 + du0;
+                o[i] = g[og + i] * Math.fma(v * 2f * s * (1f - s), du, s);
             }
         }
         return to;
     }
 
-    private static int geluTanhBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to) {
-        FloatVector one = FloatVector.broadcast(S, 1f);
-        int i = from;
-        for (int u = upper(from, to); i < u; i += S.length()) {
-            // beyond |x| = 20 the derivative is exactly 0 or 1; clamping keeps inf * 0 out of it
-            FloatVector v = load(x, ox + i).max(-20f).min(20f);
-            FloatVector v2 = v.mul(v);
-            FloatVector twoU = v2.mul((float) (2 * SQRT_2_OVER_PI * GELU_TANH_K)).add((float) (2 * SQRT_2_OVER_PI)).mul(v);
-            FloatVector s = one.div(twoU.neg().lanewise(VectorOperators.EXP).add(1f));
-            FloatVector du = v2.mul((float) (3 * GELU_TANH_K * SQRT_2_OVER_PI)).add((float) SQRT_2_OVER_PI);
-            // s + 2 x s (1 - s) du
-            FloatVector d = v.mul(2f).mul(s).mul(one.sub(s)).lanewise(VectorOperators.FMA, du, s);
-            load(g, og + i).mul(d).intoArray(o, i);
-        }
-        return i;
-    }
-
+    /** {@code g * s (1 + x (1 - s))} with {@code s = sigmoid(x)}: exp(-x) into o first. */
     private static int siluBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to) {
         FloatVector one = FloatVector.broadcast(S, 1f);
-        int i = from;
-        for (int u = upper(from, to); i < u; i += S.length()) {
-            FloatVector v = load(x, ox + i);
-            FloatVector s = one.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
-            // s (1 + x (1 - s))
-            load(g, og + i).mul(s.mul(v.lanewise(VectorOperators.FMA, one.sub(s), one))).intoArray(o, i);
+        for (int b = from; b < to; b += CACHE_BLOCK) {
+            int e = Math.min(to, b + CACHE_BLOCK);
+            expOfScaled(x, ox, -1f, o, b, e);
+            int i = b;
+            for (int u = upper(b, e); i < u; i += S.length()) {
+                FloatVector v = load(x, ox + i);
+                FloatVector s = one.div(load(o, i).add(1f));
+                load(g, og + i).mul(s.mul(v.lanewise(VectorOperators.FMA, one.sub(s), one))).intoArray(o, i);
+            }
+            for (; i < e; i++) {
+                float s = 1f / (o[i] + 1f);
+                o[i] = g[og + i] * (s * Math.fma(x[ox + i], 1f - s, 1f));
+            }
         }
-        return i;
+        return to;
     }
 
     private static int sigmoidBack(float[] y, int oy, float[] g, int og, float[] o, int from, int to) {
@@ -799,16 +828,25 @@ public final class Elementwise {
         return i;
     }
 
+    /** {@code g * sigmoid(beta x)}, or g past the threshold: exp(-beta x) into o first. */
     private static int softplusBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to, float beta,
             float threshold) {
         FloatVector one = FloatVector.broadcast(S, 1f);
-        int i = from;
-        for (int u = upper(from, to); i < u; i += S.length()) {
-            FloatVector z = load(x, ox + i).mul(beta);
-            FloatVector s = one.div(z.neg().lanewise(VectorOperators.EXP).add(1f));
-            load(g, og + i).mul(s.blend(one, z.compare(VectorOperators.GT, threshold))).intoArray(o, i);
+        for (int b = from; b < to; b += CACHE_BLOCK) {
+            int e = Math.min(to, b + CACHE_BLOCK);
+            expOfScaled(x, ox, -beta, o, b, e);
+            int i = b;
+            for (int u = upper(b, e); i < u; i += S.length()) {
+                FloatVector s = one.div(load(o, i).add(1f));
+                FloatVector z = load(x, ox + i).mul(beta);
+                load(g, og + i).mul(s.blend(one, z.compare(VectorOperators.GT, threshold))).intoArray(o, i);
+            }
+            for (; i < e; i++) {
+                float s = x[ox + i] * beta > threshold ? 1f : 1f / (o[i] + 1f);
+                o[i] = g[og + i] * s;
+            }
         }
-        return i;
+        return to;
     }
 
     private static int clampBack(float[] x, int ox, float[] g, int og, float[] o, int from, int to, float lo, float hi) {
@@ -829,11 +867,7 @@ public final class Elementwise {
             for (; i < u; i += S.length()) load(g, og + i).mul(load(x, ox + i)).mul(2f).intoArray(o, i);
         } else if (p == 0f) {
             for (; i < u; i += S.length()) FloatVector.zero(S).intoArray(o, i);
-        } else {
-            for (; i < u; i += S.length()) {
-                load(g, og + i).mul(load(x, ox + i).lanewise(VectorOperators.POW, p - 1).mul(p)).intoArray(o, i);
-            }
         }
-        return i;
+        return i; // other exponents by Math.pow, as the forward
     }
 }

@@ -96,7 +96,7 @@ public final class ErrorFunction {
     /** {@code out[oo + i] = erf(x[ox + i])} for i in [0, n), about 2e-7 relative. */
     public static void erf(float[] x, int ox, float[] out, int oo, int n) {
         int i = kernel(false, x, ox, out, oo, n);
-        for (; i < n; i++) out[oo + i] = (float) erf(x[ox + i]);
+        for (; i < n; i++) out[oo + i] = erfScalar(false, x[ox + i]);
     }
 
     /**
@@ -105,14 +105,62 @@ public final class ErrorFunction {
      */
     public static void normalCdf(float[] x, int ox, float[] out, int oo, int n) {
         int i = kernel(true, x, ox, out, oo, n);
-        for (; i < n; i++) out[oo + i] = (float) normalCdf(x[ox + i]);
+        for (; i < n; i++) out[oo + i] = erfScalar(true, x[ox + i]);
+    }
+
+    /** One lane of {@link #kernel} in scalar code, operation for operation, so tails match lanes bit for bit. */
+    private static float erfScalar(boolean cdf, float v) {
+        float zScale = cdf ? 0.70710677f : 1f;
+        float gaussScale = cdf ? 0.5f : 1f;
+        float mul = cdf ? 0.5f : 1f;
+        float add = cdf ? 0.5f : 0f;
+        float negShift = cdf ? 0f : 1f;
+        float smallLimit = cdf ? 0.5f : 1f;
+        float z = v * zScale;
+        float a = Math.abs(z);
+        float z2 = z * z;
+        float p = z2 * S6 + S5;
+        p = Math.fma(p, z2, S4);
+        p = Math.fma(p, z2, S3);
+        p = Math.fma(p, z2, S2);
+        p = Math.fma(p, z2, S1);
+        float small = Math.fma(Math.fma(p, z2, S0) * z, mul, add);
+        float c = Math.min(Math.max(v, -GAUSS_CAP), GAUSS_CAP);
+        float sq = c * c;
+        float err = Math.fma(c, c, -sq);
+        float gauss = VectorMath.exp(sq * -gaussScale) * (err * -gaussScale + 1f);
+        float t = 1f / (Math.max(Math.min(a, LARGE_CAP), 0.5f) * 0.5f + 1f);
+        float q = t * L8 + L7;
+        q = Math.fma(q, t, L6);
+        q = Math.fma(q, t, L5);
+        q = Math.fma(q, t, L4);
+        q = Math.fma(q, t, L3);
+        q = Math.fma(q, t, L2);
+        q = Math.fma(q, t, L1);
+        float tail = Math.fma(q, t, L0) * t * gauss * mul;
+        float large = z > 0 ? 1f - tail : tail - negShift;
+        return a < smallLimit ? small : large;
     }
 
     /**
-     * The vector loop for erf ({@code cdf} false) or the normal CDF (true); returns where it stopped. Written as
-     * one loop body, because vectors passed to a call the JIT does not inline are boxed on the heap.
+     * The vector loop for erf ({@code cdf} false) or the normal CDF (true); returns where it stopped. Two passes:
+     * the Gaussian factor into {@code out} by {@link VectorMath#exp}, then the rest in one loop body (vectors
+     * passed to a call the JIT does not inline would be boxed on the heap).
      */
     private static int kernel(boolean cdf, float[] x, int ox, float[] out, int oo, int n) {
+        VectorSpecies<Float> s = Backend.FLOATS;
+        int vectorEnd = s.loopBound(n);
+        float gaussScale = cdf ? 0.5f : 1f; // exp(-z^2) = exp(-gaussScale * x^2)
+        for (int i = 0; i < vectorEnd; i += s.length()) {
+            FloatVector c = FloatVector.fromArray(s, x, ox + i).max(-GAUSS_CAP).min(GAUSS_CAP);
+            c.mul(c).mul(-gaussScale).intoArray(out, oo + i);
+        }
+        VectorMath.exp(out, oo, 0f, out, oo, vectorEnd);
+        return finish(cdf, x, ox, out, oo, vectorEnd);
+    }
+
+    /** The second pass of {@link #kernel} over [0, n): {@code out} holds exp(-gaussScale * x^2) on entry. */
+    private static int finish(boolean cdf, float[] x, int ox, float[] out, int oo, int n) {
         VectorSpecies<Float> s = Backend.FLOATS;
         // the two results differ only in constants, so one loop body serves both without branching on vectors
         float zScale = cdf ? 0.70710677f : 1f; // erf's argument is x / sqrt 2 for the CDF
@@ -141,7 +189,7 @@ public final class ErrorFunction {
             FloatVector c = v.max(-GAUSS_CAP).min(GAUSS_CAP);
             FloatVector sq = c.mul(c);
             FloatVector err = c.lanewise(VectorOperators.FMA, c, sq.neg());
-            FloatVector gauss = sq.mul(-gaussScale).lanewise(VectorOperators.EXP).mul(err.mul(-gaussScale).add(1f));
+            FloatVector gauss = FloatVector.fromArray(s, out, oo + i).mul(err.mul(-gaussScale).add(1f));
             FloatVector t = one.div(a.min(LARGE_CAP).max(0.5f).mul(0.5f).add(1f));
             FloatVector q = t.mul(L8).add(L7);
             q = q.lanewise(VectorOperators.FMA, t, L6);

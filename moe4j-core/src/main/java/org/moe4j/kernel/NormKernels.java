@@ -46,10 +46,12 @@ public final class NormKernels {
         if (!reference && floatPath(xc, weight, bias)) {
             float[] xs = xc.floats();
             int ox = xc.offset();
-            float[] w = weight == null ? ones(n) : weight.contiguous().floats();
-            int ow = weight == null ? 0 : weight.contiguous().offset();
-            float[] b = bias == null ? new float[n] : bias.contiguous().floats();
-            int ob = bias == null ? 0 : bias.contiguous().offset();
+            Tensor wt = orFull(weight, n, 1f);
+            Tensor bt = orFull(bias, n, 0f);
+            float[] w = wt.floats();
+            int ow = wt.offset();
+            float[] b = bt.floats();
+            int ob = bt.offset();
             float[] o = out.floats();
             float[] ms = mean.floats();
             float[] rs = rstd.floats();
@@ -90,7 +92,7 @@ public final class NormKernels {
             FloatVector d = FloatVector.fromArray(S, x, ox + i).sub(mean);
             acc = d.lanewise(VectorOperators.FMA, d, acc);
         }
-        float var = acc.reduceLanes(VectorOperators.ADD);
+        float var = VectorMath.sumLanes(acc);
         for (; i < n; i++) var += (x[ox + i] - mean) * (x[ox + i] - mean);
         float rstd = (float) (1 / Math.sqrt(var / n + eps));
         means[r] = mean;
@@ -133,10 +135,11 @@ public final class NormKernels {
             float[] gs = gc.floats();
             int ox = xc.offset();
             int og = gc.offset();
-            float[] w = weight == null ? ones(n) : weight.contiguous().floats();
-            int ow = weight == null ? 0 : weight.contiguous().offset();
-            float[] ms = forward.mean().contiguous().floats();
-            float[] rs = forward.rstd().contiguous().floats();
+            Tensor wt = orFull(weight, n, 1f);
+            float[] w = wt.floats();
+            int ow = wt.offset();
+            float[] ms = forward.mean().toFloatArray();
+            float[] rs = forward.rstd().toFloatArray();
             float[] o = dx == null ? null : dx.floats();
             int chunks = Parallel.chunks(rows, rowGrain(n));
             float[][] pw = new float[chunks][];
@@ -202,8 +205,8 @@ public final class NormKernels {
             if (accW != null) gv.lanewise(VectorOperators.FMA, xhat, FloatVector.fromArray(S, accW, i)).intoArray(accW, i);
             if (accB != null) gv.add(FloatVector.fromArray(S, accB, i)).intoArray(accB, i);
         }
-        float sum1 = s1.reduceLanes(VectorOperators.ADD);
-        float sum2 = s2.reduceLanes(VectorOperators.ADD);
+        float sum1 = VectorMath.sumLanes(s1);
+        float sum2 = VectorMath.sumLanes(s2);
         for (; i < n; i++) {
             float xhat = (x[ox + i] - mean) * rstd;
             float d = g[og + i] * w[ow + i];
@@ -244,8 +247,9 @@ public final class NormKernels {
         if (!reference && floatPath(xc, weight)) {
             float[] xs = xc.floats();
             int ox = xc.offset();
-            float[] w = weight == null ? ones(n) : weight.contiguous().floats();
-            int ow = weight == null ? 0 : weight.contiguous().offset();
+            Tensor wt = orFull(weight, n, 1f);
+            float[] w = wt.floats();
+            int ow = wt.offset();
             float[] o = out.floats();
             float[] rs = rstd.floats();
             float e = (float) eps;
@@ -279,7 +283,7 @@ public final class NormKernels {
             FloatVector v = FloatVector.fromArray(S, x, ox + i);
             acc = v.lanewise(VectorOperators.FMA, v, acc);
         }
-        float ss = acc.reduceLanes(VectorOperators.ADD);
+        float ss = VectorMath.sumLanes(acc);
         for (; i < n; i++) ss += x[ox + i] * x[ox + i];
         float rstd = (float) (1 / Math.sqrt(ss / n + eps));
         i = 0;
@@ -317,9 +321,10 @@ public final class NormKernels {
             float[] gs = gc.floats();
             int ox = xc.offset();
             int og = gc.offset();
-            float[] w = weight == null ? ones(n) : weight.contiguous().floats();
-            int ow = weight == null ? 0 : weight.contiguous().offset();
-            float[] rs = forward.rstd().contiguous().floats();
+            Tensor wt = orFull(weight, n, 1f);
+            float[] w = wt.floats();
+            int ow = wt.offset();
+            float[] rs = forward.rstd().toFloatArray();
             float[] o = dx == null ? null : dx.floats();
             int chunks = Parallel.chunks(rows, rowGrain(n));
             float[][] pw = new float[chunks][];
@@ -367,7 +372,7 @@ public final class NormKernels {
             acc = gv.mul(FloatVector.fromArray(S, w, ow + i)).lanewise(VectorOperators.FMA, xv, acc);
             if (accW != null) gv.mul(xv).lanewise(VectorOperators.FMA, rstd, FloatVector.fromArray(S, accW, i)).intoArray(accW, i);
         }
-        float dot = acc.reduceLanes(VectorOperators.ADD);
+        float dot = VectorMath.sumLanes(acc);
         for (; i < n; i++) {
             dot += g[og + i] * w[ow + i] * x[ox + i];
             if (accW != null) accW[i] += g[og + i] * x[ox + i] * rstd;
@@ -389,10 +394,9 @@ public final class NormKernels {
         return Math.max(1, GRAIN / Math.max(1, n));
     }
 
-    private static float[] ones(int n) {
-        float[] a = new float[n];
-        Arrays.fill(a, 1f);
-        return a;
+    /** {@code t} made contiguous, or n copies of {@code fill} when it is absent (weight 1, bias 0). */
+    private static Tensor orFull(Tensor t, int n, float fill) {
+        return t == null ? Tensor.full(fill, n) : t.contiguous();
     }
 
     /** {@code out[j] = sum over chunks c, in order, of parts[c][j]}. */

@@ -232,7 +232,7 @@ public final class Reduce {
             acc1 = acc1.add(FloatVector.fromArray(S, x, off + i + l));
         }
         for (int upper = S.loopBound(n); i < upper; i += l) acc0 = acc0.add(FloatVector.fromArray(S, x, off + i));
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(acc0.add(acc1));
         for (; i < n; i++) s += x[off + i];
         return s;
     }

@@ -167,34 +167,8 @@ public final class SoftmaxKernels {
         return m;
     }
 
-    /** {@code sum(exp(x - max))} over a row, writing the exponentials to {@code o} when it is not null. */
-    private static float expSum(float[] x, int off, float max, float[] o, int oo, int n) {
-        int l = S.length();
-        int i = 0;
-        FloatVector acc = FloatVector.zero(S);
-        if (o != null) {
-            for (int upper = S.loopBound(n); i < upper; i += l) {
-                FloatVector e = FloatVector.fromArray(S, x, off + i).sub(max).lanewise(VectorOperators.EXP);
-                e.intoArray(o, oo + i);
-                acc = acc.add(e);
-            }
-        } else {
-            for (int upper = S.loopBound(n); i < upper; i += l) {
-                acc = acc.add(FloatVector.fromArray(S, x, off + i).sub(max).lanewise(VectorOperators.EXP));
-            }
-        }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
-            if (o != null) o[oo + i] = e;
-            sum += e;
-        }
-        return sum;
-    }
-
     static void softmaxRow(float[] x, int off, float[] o, int oo, int n) {
-        float max = rowMax(x, off, n);
-        float inv = 1f / expSum(x, off, max, o, oo, n);
+        float inv = 1f / VectorMath.exp(x, off, -rowMax(x, off, n), o, oo, n);
         int i = 0;
         for (int upper = S.loopBound(n); i < upper; i += S.length()) {
             FloatVector.fromArray(S, o, oo + i).mul(inv).intoArray(o, oo + i);
@@ -214,7 +188,7 @@ public final class SoftmaxKernels {
     /** {@code log(sum(exp(x)))} over a row, stably. */
     static float logSumExp(float[] x, int off, int n) {
         float max = rowMax(x, off, n);
-        return max + (float) Math.log(expSum(x, off, max, null, 0, n));
+        return max + (float) Math.log(VectorMath.exp(x, off, -max, null, 0, n));
     }
 
     private static void softmaxBackwardRow(float[] y, int oy, float[] g, int og, float[] o, int oo, int n) {
@@ -224,7 +198,7 @@ public final class SoftmaxKernels {
         for (int upper = S.loopBound(n); i < upper; i += l) {
             acc = FloatVector.fromArray(S, g, og + i).lanewise(VectorOperators.FMA, FloatVector.fromArray(S, y, oy + i), acc);
         }
-        float dot = acc.reduceLanes(VectorOperators.ADD);
+        float dot = VectorMath.sumLanes(acc);
         for (; i < n; i++) dot += g[og + i] * y[oy + i];
         i = 0;
         for (int upper = S.loopBound(n); i < upper; i += l) {
@@ -235,13 +209,13 @@ public final class SoftmaxKernels {
 
     private static void logSoftmaxBackwardRow(float[] y, int oy, float[] g, int og, float[] o, int oo, int n) {
         float sum = Reduce.rowSum(g, og, n);
+        VectorMath.exp(y, oy, 0f, o, oo, n); // softmax, into the output
         int l = S.length();
         int i = 0;
         for (int upper = S.loopBound(n); i < upper; i += l) {
-            FloatVector e = FloatVector.fromArray(S, y, oy + i).lanewise(VectorOperators.EXP);
-            e.mul(-sum).add(FloatVector.fromArray(S, g, og + i)).intoArray(o, oo + i);
+            FloatVector.fromArray(S, o, oo + i).mul(-sum).add(FloatVector.fromArray(S, g, og + i)).intoArray(o, oo + i);
         }
-        for (; i < n; i++) o[oo + i] = g[og + i] - (float) Math.exp(y[oy + i]) * sum;
+        for (; i < n; i++) o[oo + i] = g[og + i] - o[oo + i] * sum;
     }
 
     // ---- cross-entropy ---------------------------------------------------------------------------------------
@@ -355,11 +329,12 @@ public final class SoftmaxKernels {
     }
 
     private static void crossEntropyBackwardRow(float[] x, int off, float lse, float scale, float[] o, int oo, int n) {
+        VectorMath.exp(x, off, -lse, o, oo, n); // softmax, into the output
         int i = 0;
         for (int upper = S.loopBound(n); i < upper; i += S.length()) {
-            FloatVector.fromArray(S, x, off + i).sub(lse).lanewise(VectorOperators.EXP).mul(scale).intoArray(o, oo + i);
+            FloatVector.fromArray(S, o, oo + i).mul(scale).intoArray(o, oo + i);
         }
-        for (; i < n; i++) o[oo + i] = (float) Math.exp(x[off + i] - lse) * scale;
+        for (; i < n; i++) o[oo + i] *= scale;
     }
 
     /** Checks that targets has the logits' shape without its last axis and every target is a class or ignored. */
