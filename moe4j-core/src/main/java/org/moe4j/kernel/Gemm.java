@@ -1,6 +1,11 @@
 package org.moe4j.kernel;
 
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.moe4j.common.ShapeException;
+import org.moe4j.tensor.DType;
+import org.moe4j.tensor.Shapes;
 import org.moe4j.tensor.Storage;
 import org.moe4j.tensor.Tensor;
 
@@ -95,6 +100,59 @@ public final class Gemm {
         return GemmBatch.matmulSumTo("matmulSumTo", a, b, batchShape.clone());
     }
 
+    /**
+     * A dense layer: {@code x [..., in]} times {@code weight [out, in]} transposed, plus {@code bias [out]} (or
+     * none), giving {@code [..., out]}. The weight is read in place, in PyTorch's layout.
+     */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        if (x.rank() < 1 || weight.rank() != 2 || x.dim(-1) != weight.dim(1)) {
+            throw ShapeException.of("linear", "needs x [..., in] and weight [out, in]", x.shape(), weight.shape());
+        }
+        int in = weight.dim(1);
+        int out = weight.dim(0);
+        if (bias != null && (bias.rank() != 1 || bias.dim(0) != out)) {
+            throw ShapeException.of("linear", "bias must be [out] for weight [out, in]", bias.shape(), weight.shape());
+        }
+        int[] shape = x.shape();
+        int rows = Shapes.numel(Arrays.copyOf(shape, shape.length - 1));
+        Tensor y = matmul(x.reshape(rows, in), weight.transpose(0, 1)); // [rows, out], fresh and contiguous
+        if (bias != null) addToRows(y, bias);
+        shape[shape.length - 1] = out;
+        return y.reshape(shape);
+    }
+
+    /** {@code y[i][:] += v} for each row of a contiguous [rows, cols] tensor. */
+    private static void addToRows(Tensor y, Tensor v) {
+        int rows = y.dim(0);
+        int cols = y.dim(1);
+        if (y.dtype() == v.dtype() && y.dtype() == DType.F32 && v.isContiguous() && Backend.vector()) {
+            float[] d = y.floats();
+            float[] s = v.floats();
+            int os = v.offset();
+            Parallel.forRange(rows, Math.max(1, (1 << 14) / Math.max(1, cols)), (from, to) -> {
+                VectorSpecies<Float> species = Backend.FLOATS;
+                int upper = species.loopBound(cols);
+                for (int i = from; i < to; i++) {
+                    int od = y.offset() + i * cols;
+                    int j = 0;
+                    for (; j < upper; j += species.length()) {
+                        FloatVector.fromArray(species, d, od + j).add(FloatVector.fromArray(species, s, os + j))
+                                .intoArray(d, od + j);
+                    }
+                    for (; j < cols; j++) d[od + j] += s[os + j];
+                }
+            });
+        } else {
+            Storage d = y.storage();
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < cols; j++) {
+                    int p = y.offset() + i * cols + j;
+                    d.set(p, d.get(p) + v.getDouble(j));
+                }
+            }
+        }
+    }
+
     /** The float path with arguments already checked; {@code threads} false keeps it on the calling thread. */
     static void sgemm(GemmPacked.Problem g, boolean threads) {
         int m = g.m();
@@ -142,7 +200,7 @@ public final class Gemm {
         for (int i = 0; i < g.m(); i++) {
             int ci = g.offC() + i * g.ldc();
             if (g.beta() == 0f) {
-                java.util.Arrays.fill(c, ci, ci + g.n(), 0f);
+                Arrays.fill(c, ci, ci + g.n(), 0f);
             } else {
                 for (int j = 0; j < g.n(); j++) c[ci + j] *= g.beta();
             }

@@ -194,6 +194,7 @@ final class GemmBatch {
 
     /** Row-major (unit column stride) or transposed (unit row stride) layout of a rows x cols matrix, or null. */
     static Layout matrixLayout(int rows, int cols, int rowStride, int colStride) {
+        if (rows == 0 || cols == 0) return new Layout(false, Math.max(1, cols));
         if (cols <= 1 || colStride == 1) {
             int ld = rows <= 1 ? Math.max(1, cols) : rowStride;
             if (ld >= Math.max(1, cols)) return new Layout(false, ld);

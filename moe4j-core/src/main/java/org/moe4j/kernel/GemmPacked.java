@@ -26,11 +26,11 @@ final class GemmPacked {
     /** Columns of the register tile: two vectors. */
     static final int NR = 2 * L;
     /** Depth of a packed block: a B panel (KC x NR) stays in L1 while the A block streams from L2. */
-    static final int KC = 256;
+    static final int KC = Integer.getInteger("gemm.kc", 256);
     /** Rows of a packed A block (MC x KC floats, about 240 KiB: fits L2). */
-    static final int MC = 20 * MR;
+    static final int MC = Integer.getInteger("gemm.mc", 20) * MR;
     /** Columns of a packed B block. */
-    static final int NC = 64 * NR;
+    static final int NC = Integer.getInteger("gemm.nc", 64) * NR;
 
     /** Per-thread packing buffers, grown on demand (kernel-private scratch, never visible to callers). */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
