@@ -87,8 +87,10 @@ class GemmTest {
     @Test
     void largeShapesCrossEveryBlockBoundary() {
         Rng rng = new Rng(11);
-        // m past MC (240), n past several NR panels with a ragged edge, k past KC (256) with unequal blocks.
-        int[][] shapes = {{250, 70, 300}, {37, 200, 513}, {130, 129, 257}, {5, 300, 60}, {300, 5, 40}, {61, 33, 1}};
+        // m past MC (60 rows), n past NR panels with ragged edges and past NC (1024), k past KC (1024) in two and
+        // three blocks, and the thin shapes that split rows instead of columns.
+        int[][] shapes = {{250, 70, 300}, {20, 40, 1100}, {13, 70, 2049}, {30, 1100, 20}, {130, 129, 257},
+            {5, 300, 60}, {300, 5, 40}, {61, 33, 1}};
         for (int[] s : shapes) {
             for (int combo = 0; combo < 4; combo++) {
                 assertMatchesReference(Case.random(rng, (combo & 1) != 0, (combo & 2) != 0, s[0], s[1], s[2],
@@ -145,7 +147,7 @@ class GemmTest {
         int saved = Parallel.threads();
         try {
             Rng rng = new Rng(5);
-            int[][] shapes = {{300, 520, 270}, {700, 40, 260}, {3, 3000, 200}, {130, 250, 77}};
+            int[][] shapes = {{300, 520, 270}, {700, 40, 260}, {3, 3000, 200}, {130, 250, 77}, {40, 300, 1100}};
             for (int[] s : shapes) {
                 for (int combo = 0; combo < 4; combo++) {
                     Case g = Case.random(rng, (combo & 1) != 0, (combo & 2) != 0, s[0], s[1], s[2], 0.75f, 0.5f);
