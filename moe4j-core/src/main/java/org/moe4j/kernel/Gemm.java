@@ -19,11 +19,11 @@ import org.moe4j.tensor.Tensor;
  */
 public final class Gemm {
     /** Below this many multiply-adds, packing costs more than it saves. */
-    private static final long SMALL_MACS = 48L * 48 * 48;
+    private static final long SMALL_MACS = 32L * 32 * 32;
     /** Up to this many rows, B is streamed once per row instead of being packed (matrix-vector products). */
     private static final int FEW_ROWS = 4;
     /** Multiply-adds per thread below which splitting work is not worth a hand-off to the pool. */
-    static final long MACS_PER_THREAD = 1L << 18;
+    static final long MACS_PER_THREAD = 1L << 23;
 
     private Gemm() {}
 
@@ -169,15 +169,18 @@ public final class Gemm {
         }
         long macs = (long) m * n * k;
         if (macs <= SMALL_MACS || m <= FEW_ROWS) {
-            // Split columns (in whole vectors) when a few rows meet a large B; tiny problems stay inline.
-            int lanes = Backend.FLOATS.length();
-            int units = (n + lanes - 1) / lanes;
+            // A few rows against a transposed B: dot products. Otherwise register tiles over op(B) rows, with a
+            // transposed B copied plain first (it is small here). Threads split columns in whole tiles.
+            boolean dots = g.transB() && m <= FEW_ROWS;
+            GemmPacked.Problem p = dots ? g : GemmSmall.withPlainB(g);
+            int unit = 2 * Backend.FLOATS.length();
+            int units = (n + unit - 1) / unit;
             int chunks = threads ? (int) Math.min(units, Math.max(1, macs / MACS_PER_THREAD)) : 1;
             Parallel.forChunks(units, Math.min(chunks, Parallel.threads()), (chunk, from, to) -> {
-                int j0 = from * lanes;
-                int j1 = Math.min(n, to * lanes);
-                if (g.transB()) GemmSmall.dots(g, j0, j1);
-                else GemmSmall.rows(g, j0, j1);
+                int j0 = from * unit;
+                int j1 = Math.min(n, to * unit);
+                if (dots) GemmSmall.dots(p, j0, j1);
+                else GemmSmall.rows(p, j0, j1);
             });
             return;
         }
