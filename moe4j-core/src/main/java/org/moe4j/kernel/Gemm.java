@@ -187,8 +187,9 @@ public final class Gemm {
         int mPanels = (m + GemmPacked.MR - 1) / GemmPacked.MR;
         int nPanels = (n + GemmPacked.NR - 1) / GemmPacked.NR;
         int chunks = threads ? (int) Math.min(Parallel.threads(), Math.max(1, macs / MACS_PER_THREAD)) : 1;
-        // Each thread owns whole panels of C along the longer side and packs what it needs itself.
-        if (nPanels >= mPanels) {
+        // Each thread owns whole panels of C and packs what it needs itself, so the operand every thread packs
+        // in full (A when columns are split, B when rows are) should be the smaller one.
+        if (n > m && nPanels >= chunks || mPanels < chunks) {
             Parallel.forChunks(nPanels, Math.min(chunks, nPanels), (chunk, from, to) ->
                     GemmPacked.block(g, 0, m, from * GemmPacked.NR, Math.min(n, to * GemmPacked.NR)));
         } else {
