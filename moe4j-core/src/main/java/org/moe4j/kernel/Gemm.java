@@ -32,7 +32,7 @@ public final class Gemm {
             float[] a, int offA, int lda, float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
         checkArgs(transA, transB, m, n, k, lda, ldb, ldc);
         checkBounds(transA, transB, m, n, k, a.length, offA, lda, b.length, offB, ldb, c.length, offC, ldc);
-        sgemm(new GemmPacked.Problem(transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc),
+        sgemm(new GemmProblem(transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc),
                 true);
     }
 
@@ -62,16 +62,16 @@ public final class Gemm {
         }
         checkBounds(transA, transB, m, n, k, a.length, (int) lastA, lda, b.length, (int) lastB, ldb, c.length,
                 (int) lastC, ldc);
-        GemmPacked.Problem[] problems = new GemmPacked.Problem[batch];
+        GemmProblem[] problems = new GemmProblem[batch];
         for (int i = 0; i < batch; i++) {
-            problems[i] = new GemmPacked.Problem(transA, transB, m, n, k, alpha, a, offA + i * strideA, lda,
+            problems[i] = new GemmProblem(transA, transB, m, n, k, alpha, a, offA + i * strideA, lda,
                     b, offB + i * strideB, ldb, beta, c, offC + i * strideC, ldc);
         }
         runAll(problems, (long) m * n * k);
     }
 
     /** Runs independent problems: across threads when there are enough of them, else each one threaded. */
-    static void runAll(GemmPacked.Problem[] problems, long macsEach) {
+    static void runAll(GemmProblem[] problems, long macsEach) {
         int count = problems.length;
         if (count >= Parallel.threads() && macsEach * count >= MACS_PER_THREAD * 2) {
             int grain = (int) Math.max(1, Math.min(count, MACS_PER_THREAD / Math.max(1, macsEach)));
@@ -79,7 +79,7 @@ public final class Gemm {
                 for (int i = from; i < to; i++) sgemm(problems[i], false);
             });
         } else {
-            for (GemmPacked.Problem g : problems) sgemm(g, true);
+            for (GemmProblem g : problems) sgemm(g, true);
         }
     }
 
@@ -154,7 +154,7 @@ public final class Gemm {
     }
 
     /** The float path with arguments already checked; {@code threads} false keeps it on the calling thread. */
-    static void sgemm(GemmPacked.Problem g, boolean threads) {
+    static void sgemm(GemmProblem g, boolean threads) {
         int m = g.m();
         int n = g.n();
         int k = g.k();
@@ -172,7 +172,7 @@ public final class Gemm {
             // A few rows against a transposed B: dot products. Otherwise register tiles over op(B) rows, with a
             // transposed B copied plain first (it is small here). Threads split columns in whole tiles.
             boolean dots = g.transB() && m <= FEW_ROWS;
-            GemmPacked.Problem p = dots ? g : GemmSmall.withPlainB(g);
+            GemmProblem p = dots ? g : GemmSmall.withPlainB(g);
             int unit = 2 * Backend.FLOATS.length();
             int units = (n + unit - 1) / unit;
             int chunks = threads ? (int) Math.min(units, Math.max(1, macs / MACS_PER_THREAD)) : 1;
@@ -199,7 +199,7 @@ public final class Gemm {
     }
 
     /** {@code C = beta * C} (zero when beta is 0, without reading C): the whole GEMM when k or alpha is 0. */
-    private static void scale(GemmPacked.Problem g) {
+    private static void scale(GemmProblem g) {
         float[] c = g.c();
         for (int i = 0; i < g.m(); i++) {
             int ci = g.offC() + i * g.ldc();
@@ -230,7 +230,7 @@ public final class Gemm {
     }
 
     /** The float definition, used when the scalar backend is forced. */
-    private static void referenceFloat(GemmPacked.Problem g) {
+    private static void referenceFloat(GemmProblem g) {
         float[] a = g.a();
         float[] b = g.b();
         float[] c = g.c();

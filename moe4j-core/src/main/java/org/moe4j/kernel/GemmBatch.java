@@ -90,14 +90,14 @@ final class GemmBatch {
             filled[blk]++;
         }
         if (f32) {
-            GemmPacked.Problem[][] problems = new GemmPacked.Problem[blocks][perBlock];
+            GemmProblem[][] problems = new GemmProblem[blocks][perBlock];
             float[] fa = a.floats();
             float[] fb = b.floats();
             float[] fc = out.floats();
             for (int blk = 0; blk < blocks; blk++) {
                 int[] e = offsets.get(blk);
                 for (int q = 0; q < perBlock; q++) {
-                    problems[blk][q] = new GemmPacked.Problem(la.trans(), lb.trans(), m, n, k, 1f, fa, e[2 * q],
+                    problems[blk][q] = new GemmProblem(la.trans(), lb.trans(), m, n, k, 1f, fa, e[2 * q],
                             la.ld(), fb, e[2 * q + 1], lb.ld(), q == 0 ? 0f : 1f, fc, e[2 * perBlock], n);
                 }
             }
@@ -115,16 +115,16 @@ final class GemmBatch {
     }
 
     /** Runs each block's problems in order; blocks in parallel when there are enough of them. */
-    private static void runBlocks(GemmPacked.Problem[][] problems, long macsEach) {
+    private static void runBlocks(GemmProblem[][] problems, long macsEach) {
         int blocks = problems.length;
         long macsPerBlock = macsEach * problems[0].length;
         if (blocks >= Parallel.threads() && macsPerBlock * blocks >= Gemm.MACS_PER_THREAD * 2) {
             int grain = (int) Math.max(1, Math.min(blocks, Gemm.MACS_PER_THREAD / Math.max(1, macsPerBlock)));
             Parallel.forRange(blocks, grain, (from, to) -> {
-                for (int blk = from; blk < to; blk++) for (GemmPacked.Problem g : problems[blk]) Gemm.sgemm(g, false);
+                for (int blk = from; blk < to; blk++) for (GemmProblem g : problems[blk]) Gemm.sgemm(g, false);
             });
         } else {
-            for (GemmPacked.Problem[] block : problems) for (GemmPacked.Problem g : block) Gemm.sgemm(g, true);
+            for (GemmProblem[] block : problems) for (GemmProblem g : block) Gemm.sgemm(g, true);
         }
     }
 
@@ -144,7 +144,7 @@ final class GemmBatch {
         int stride = collapse(sizes, strides);
         if (stride < 0) return false;
         int rows = Shapes.numel(sizes);
-        Gemm.sgemm(new GemmPacked.Problem(false, lb.trans(), rows, n, k, 1f, a.floats(), a.offset(), stride,
+        Gemm.sgemm(new GemmProblem(false, lb.trans(), rows, n, k, 1f, a.floats(), a.offset(), stride,
                 b.floats(), b.offset(), lb.ld(), 0f, out.floats(), out.offset(), n), true);
         return true;
     }
@@ -167,7 +167,7 @@ final class GemmBatch {
         Layout fa = matrixLayout(m, depth, a.stride(-2), strideA);
         Layout fb = matrixLayout(depth, n, strideB, b.stride(-1));
         if (strideA < 0 || strideB < 0 || fa == null || fb == null) return false;
-        Gemm.sgemm(new GemmPacked.Problem(fa.trans(), fb.trans(), m, n, depth, 1f, a.floats(), a.offset(), fa.ld(),
+        Gemm.sgemm(new GemmProblem(fa.trans(), fb.trans(), m, n, depth, 1f, a.floats(), a.offset(), fa.ld(),
                 b.floats(), b.offset(), fb.ld(), 0f, out.floats(), out.offset(), n), true);
         return true;
     }

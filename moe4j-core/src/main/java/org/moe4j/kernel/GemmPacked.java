@@ -53,12 +53,8 @@ final class GemmPacked {
 
     private GemmPacked() {}
 
-    /** A GEMM problem; the fields are those of {@link Gemm#sgemm}. */
-    record Problem(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int offA, int lda,
-            float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {}
-
     /** Computes C rows [i0, i1) x columns [j0, j1) of the problem, on the calling thread. */
-    static void block(Problem g, int i0, int i1, int j0, int j1) {
+    static void block(GemmProblem g, int i0, int i1, int j0, int j1) {
         if (i0 >= i1 || j0 >= j1) return;
         Scratch s = SCRATCH.get();
         int k = g.k();
@@ -94,7 +90,7 @@ final class GemmPacked {
      * Packs rows [i0, i0+mc) x depth [p0, p0+kc) of op(A) into MR-row panels [kc][MR], zero-padding the last.
      * (Vector gathers measured slower than these scalar copies for the strided cases.)
      */
-    static void packA(Problem g, int i0, int mc, int p0, int kc, float[] dst) {
+    static void packA(GemmProblem g, int i0, int mc, int p0, int kc, float[] dst) {
         float[] a = g.a();
         int lda = g.lda();
         for (int ir = 0; ir < mc; ir += MR) {
@@ -126,7 +122,7 @@ final class GemmPacked {
     }
 
     /** Packs depth [p0, p0+kc) x columns [j0, j0+nc) of op(B) into NR-column panels [kc][NR], zero-padded. */
-    static void packB(Problem g, int p0, int kc, int j0, int nc, float[] dst) {
+    static void packB(GemmProblem g, int p0, int kc, int j0, int nc, float[] dst) {
         float[] b = g.b();
         int ldb = g.ldb();
         for (int jr = 0; jr < nc; jr += NR) {
@@ -245,7 +241,7 @@ final class GemmPacked {
      * C when beta is 0), {@code C = alpha * t + C} for later ones. Full rows take vectors, partial ones the
      * same arithmetic per element, so an element's value does not depend on where the tile edges fall.
      */
-    static void store(Problem g, float[] tile, int i0, int rows, int j0, int cols, boolean first) {
+    static void store(GemmProblem g, float[] tile, int i0, int rows, int j0, int cols, boolean first) {
         float alpha = g.alpha();
         float beta = first ? g.beta() : 1f;
         boolean overwrite = first && g.beta() == 0f;

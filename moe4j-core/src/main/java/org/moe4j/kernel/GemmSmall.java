@@ -22,7 +22,7 @@ final class GemmSmall {
     private GemmSmall() {}
 
     /** A copy of the problem with op(B) materialized row-major ([k][n]), for {@link #rows} when B is transposed. */
-    static GemmPacked.Problem withPlainB(GemmPacked.Problem g) {
+    static GemmProblem withPlainB(GemmProblem g) {
         if (!g.transB()) return g;
         int k = g.k();
         int n = g.n();
@@ -32,12 +32,12 @@ final class GemmSmall {
             int src = g.offB() + j * g.ldb();
             for (int p = 0; p < k; p++) plain[p * n + j] = b[src + p];
         }
-        return new GemmPacked.Problem(g.transA(), false, g.m(), n, k, g.alpha(), g.a(), g.offA(), g.lda(),
+        return new GemmProblem(g.transA(), false, g.m(), n, k, g.alpha(), g.a(), g.offA(), g.lda(),
                 plain, 0, Math.max(1, n), g.beta(), g.c(), g.offC(), g.ldc());
     }
 
     /** C columns [j0, j1) for a problem with B not transposed, in register tiles of 4 rows x {@code W} columns. */
-    static void rows(GemmPacked.Problem g, int j0, int j1) {
+    static void rows(GemmProblem g, int j0, int j1) {
         int m = g.m();
         float[] tile = new float[4 * W]; // [4][W] sums of one register tile
         for (int js = j0; js < j1; js += W) {
@@ -55,7 +55,7 @@ final class GemmSmall {
     }
 
     /** Sums of rows [i, i+4) x columns [js, js+w) into {@code tile[4][W]}. */
-    private static void tile4(GemmPacked.Problem g, int i, int js, int w, float[] tile) {
+    private static void tile4(GemmProblem g, int i, int js, int w, float[] tile) {
         float[] a = g.a();
         float[] b = g.b();
         int rowStep = g.transA() ? 1 : g.lda(); // a(i+1, p) - a(i, p)
@@ -99,7 +99,7 @@ final class GemmSmall {
     }
 
     /** Sums of row i x columns [js, js+w) into {@code tile[0][W]}. */
-    private static void tile1(GemmPacked.Problem g, int i, int js, int w, float[] tile) {
+    private static void tile1(GemmProblem g, int i, int js, int w, float[] tile) {
         float[] a = g.a();
         float[] b = g.b();
         int depthStep = g.transA() ? g.lda() : 1;
@@ -119,7 +119,7 @@ final class GemmSmall {
     }
 
     /** C columns [j0, j1) for a problem with B transposed: dot products of rows, vectorized along k. */
-    static void dots(GemmPacked.Problem g, int j0, int j1) {
+    static void dots(GemmProblem g, int j0, int j1) {
         float[] a = g.a();
         float[] b = g.b();
         int k = g.k();
@@ -168,7 +168,7 @@ final class GemmSmall {
     }
 
     /** {@code C[i][j0 .. j0+w) = alpha * sums[from ..] + beta * C}, without reading C when beta is 0. */
-    private static void merge(GemmPacked.Problem g, float[] sums, int from, int i, int j0, int w) {
+    private static void merge(GemmProblem g, float[] sums, int from, int i, int j0, int w) {
         float[] c = g.c();
         int ci = g.offC() + i * g.ldc() + j0;
         float alpha = g.alpha();
