@@ -1,8 +1,6 @@
 package org.moe4j.kernel;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import org.moe4j.common.ShapeException;
 import org.moe4j.tensor.DType;
 import org.moe4j.tensor.Shapes;
@@ -59,17 +57,13 @@ final class GemmBatch {
         if (f32 && k > 0 && foldRows(a, la, b, lb, sb, kept, full, m, k, n, out)) return out;
         if (f32 && k > 0 && foldDepth(a, la, b, lb, kept, full, m, n, k, out)) return out;
 
-        // General case: one GEMM per batch index, accumulating (beta 1) into a zeroed output block. Indices that
-        // share an output block are visited in row-major order by one thread.
+        // General case: one GEMM per batch index. The indices that share an output block (those summed over)
+        // run in row-major order on one thread, the first overwriting the block (beta 0), the rest adding to it.
         int[] keptAxes = keptAxes(full, kept);
         int blocks = Shapes.numel(kept);
         int perBlock = Shapes.numel(full) / blocks;
-        List<int[]> offsets = new ArrayList<>(); // per output block: {offA, offB} pairs, then offC
+        int[][] offsets = new int[blocks][2 * perBlock + 1]; // per output block: {offA, offB} pairs, then offC
         int[] idx = new int[r];
-        for (int blk = 0; blk < blocks; blk++) {
-            int[] entry = new int[2 * perBlock + 1];
-            offsets.add(entry);
-        }
         int[] filled = new int[blocks];
         for (int flat = 0, total = Shapes.numel(full); flat < total; flat++) {
             unravel(flat, full, idx);
@@ -83,7 +77,7 @@ final class GemmBatch {
                 offC += idx[d] * so[d];
             }
             for (int d : keptAxes) blk = blk * full[d] + idx[d];
-            int[] entry = offsets.get(blk);
+            int[] entry = offsets[blk];
             entry[2 * filled[blk]] = offA;
             entry[2 * filled[blk] + 1] = offB;
             entry[2 * perBlock] = offC;
@@ -95,7 +89,7 @@ final class GemmBatch {
             float[] fb = b.floats();
             float[] fc = out.floats();
             for (int blk = 0; blk < blocks; blk++) {
-                int[] e = offsets.get(blk);
+                int[] e = offsets[blk];
                 for (int q = 0; q < perBlock; q++) {
                     problems[blk][q] = new GemmProblem(la.trans(), lb.trans(), m, n, k, 1f, fa, e[2 * q],
                             la.ld(), fb, e[2 * q + 1], lb.ld(), q == 0 ? 0f : 1f, fc, e[2 * perBlock], n);
@@ -104,7 +98,7 @@ final class GemmBatch {
             runBlocks(problems, (long) m * n * k);
         } else {
             for (int blk = 0; blk < blocks; blk++) {
-                int[] e = offsets.get(blk);
+                int[] e = offsets[blk];
                 for (int q = 0; q < perBlock; q++) {
                     Gemm.reference(la.trans(), lb.trans(), m, n, k, 1, a.storage(), e[2 * q], la.ld(),
                             b.storage(), e[2 * q + 1], lb.ld(), q == 0 ? 0 : 1, out.storage(), e[2 * perBlock], n);
