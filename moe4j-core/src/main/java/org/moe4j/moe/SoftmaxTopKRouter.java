@@ -56,6 +56,12 @@ public final class SoftmaxTopKRouter extends Module implements Router {
         }
     }
 
+    public static final RouterInfo INFO = new RouterInfo("topk",
+            "Lepikhin et al. 2020, GShard; Jiang et al. 2024, Mixtral of Experts",
+            "Each token goes to its k highest-scoring experts, weighted by softmax probabilities (over all experts "
+                    + "before the top-k, or over the k after it).",
+            (c, rng) -> new SoftmaxTopKRouter(Config.of(c.dim(), c.experts(), c.topK()), rng));
+
     private final Config config;
     private final Variable weight; // [experts, dim]
 
