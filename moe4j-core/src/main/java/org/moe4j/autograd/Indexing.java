@@ -1,6 +1,6 @@
 package org.moe4j.autograd;
 
-import org.moe4j.kernel.BroadcastSum;
+import org.moe4j.kernel.Reduce;
 import org.moe4j.kernel.Gathering;
 import org.moe4j.kernel.Masking;
 import org.moe4j.kernel.TopK;
@@ -73,8 +73,8 @@ public final class Indexing {
         return Variable.result("where", y, g -> {
             Tensor zero = Tensor.full(g.dtype(), 0.0);
             return new Tensor[] {
-                a.requiresGrad() ? BroadcastSum.sumTo(Masking.where(mask, g, zero), aShape) : null,
-                b.requiresGrad() ? BroadcastSum.sumTo(Masking.where(mask, zero, g), bShape) : null
+                a.requiresGrad() ? Reduce.sumToShape(Masking.where(mask, g, zero), aShape) : null,
+                b.requiresGrad() ? Reduce.sumToShape(Masking.where(mask, zero, g), bShape) : null
             };
         }, a, b);
     }

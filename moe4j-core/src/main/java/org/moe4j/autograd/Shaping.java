@@ -2,7 +2,7 @@ package org.moe4j.autograd;
 
 import java.util.Arrays;
 import org.moe4j.common.ShapeException;
-import org.moe4j.kernel.BroadcastSum;
+import org.moe4j.kernel.Reduce;
 import org.moe4j.kernel.Joining;
 import org.moe4j.tensor.Shapes;
 import org.moe4j.tensor.Tensor;
@@ -78,7 +78,7 @@ public final class Shaping {
     /** Broadcasts x to a larger shape (a view with zero strides); the backward sums over the repeated axes. */
     public static Variable expand(Variable x, int... shape) {
         int[] xShape = x.shape();
-        return Variable.result("expand", x.value().expand(shape), g -> new Tensor[] {BroadcastSum.sumTo(g, xShape)},
+        return Variable.result("expand", x.value().expand(shape), g -> new Tensor[] {Reduce.sumToShape(g, xShape)},
                 x);
     }
 

@@ -4,6 +4,7 @@ import java.lang.System.Logger.Level;
 import java.util.Locale;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.moe4j.common.Moe4jException;
 
 /**
  * Which kernel implementation runs: the Vector API fast paths, or the scalar references. Chosen once, at first
@@ -33,7 +34,7 @@ public enum Backend {
         Backend chosen = switch (forced) {
             case "scalar" -> SCALAR;
             case "", "vector" -> FLOATS.length() > 1 ? VECTOR : SCALAR;
-            default -> throw new IllegalArgumentException(
+            default -> throw new Moe4jException(
                     "-Dmoe4j.backend=" + forced + " is not a backend; use 'vector' or 'scalar'");
         };
         System.getLogger("org.moe4j.kernel").log(Level.DEBUG,
@@ -45,6 +46,6 @@ public enum Backend {
     /** One line for logs and {@code moe4j info}. */
     public static String describe() {
         return CURRENT + " (" + FLOATS.vectorBitSize() + "-bit float vectors, " + FLOATS.length() + " lanes, "
-                + Parallel.threads() + " threads)";
+                + Parallel.threads() + (Parallel.threads() == 1 ? " thread)" : " threads)");
     }
 }

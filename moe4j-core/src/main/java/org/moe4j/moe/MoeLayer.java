@@ -1,0 +1,156 @@
+package org.moe4j.moe;
+
+import org.moe4j.autograd.Activations;
+import org.moe4j.autograd.Arith;
+import org.moe4j.autograd.Indexing;
+import org.moe4j.autograd.LinearAlgebra;
+import org.moe4j.autograd.Shaping;
+import org.moe4j.autograd.Variable;
+import org.moe4j.common.Moe4jException;
+import org.moe4j.common.Rng;
+import org.moe4j.common.ShapeException;
+import org.moe4j.nn.Init;
+import org.moe4j.nn.Module;
+import org.moe4j.tensor.IntTensor;
+import org.moe4j.tensor.Tensor;
+
+/**
+ * A sparse Mixture-of-Experts feed-forward layer: the router picks experts, tokens are permuted so each expert's
+ * tokens are contiguous, each expert runs one GEMM over exactly its tokens, and the outputs return to their
+ * tokens weighted by their gates. Shared experts, when configured, see every token.
+ *
+ * <p>Stateless per call: everything a call needs lives in its {@link RoutingContext} and local variables, so one
+ * layer serves many threads.
+ */
+public final class MoeLayer extends Module {
+    private final MoeConfig config;
+    private final Router router;
+    private final Experts experts;
+    private final Experts shared; // one wide expert standing for all shared experts, or null
+    private final Variable sharedGate; // [1, dim] (Qwen2-MoE), or null
+
+    public MoeLayer(MoeConfig config, Router router, Rng rng) {
+        if (router.experts() != config.experts()) {
+            throw new Moe4jException("moe: router has " + router.experts() + " experts, config " + config.experts());
+        }
+        this.config = config;
+        this.router = router;
+        child("router", (Module) router);
+        this.experts = child("experts", new Experts(config.expertKind(), config.experts(), config.dim(), config.hidden(),
+                config.expertBias(), rng));
+        // S shared FFNs summed equal one FFN whose hidden layer is their hidden layers side by side.
+        this.shared = config.sharedExperts() == 0 ? null : child("shared", new Experts(config.expertKind(), 1,
+                config.dim(), config.sharedExperts() * config.sharedHidden(), config.expertBias(), rng));
+        this.sharedGate = config.sharedGate() && shared != null
+                ? parameter("sharedGate", Init.kaimingUniform(rng, config.dim(), 1, config.dim()))
+                : null;
+    }
+
+    /** x [..., dim] to an output of the same shape, with auxiliary loss and telemetry. */
+    public MoeOutput forward(Variable x, RoutingContext ctx) {
+        int[] shape = x.shape();
+        if (shape[shape.length - 1] != config.dim()) {
+            throw ShapeException.of("moe layer " + ctx.layer(), "last axis must be " + config.dim(), shape);
+        }
+        int tokens = x.value().numel() / config.dim();
+        Variable flat = Shaping.reshape(x, tokens, config.dim());
+        RouterOutput routed = router.route(flat, ctx);
+        Result r = switch (routed) {
+            case RouterOutput.Sparse s -> sparse(flat, s, tokens, ctx);
+            case RouterOutput.Merged m -> throw new Moe4jException("moe: merged routing is handled by its router's layer");
+            case RouterOutput.TokenMix m -> throw new Moe4jException("moe: token mixing is handled by its router's layer");
+        };
+        Variable y = r.output;
+        if (shared != null) y = Arith.add(y, sharedOutput(flat));
+        return new MoeOutput(Shaping.reshape(y, shape), r.auxLoss, r.stats);
+    }
+
+    private record Result(Variable output, Variable auxLoss, RouterStats stats) {}
+
+    private Result sparse(Variable x, RouterOutput.Sparse s, int tokens, RoutingContext ctx) {
+        Assignments a = s.assignments();
+        double factor = config.capacityFactor(ctx.training());
+        DispatchPlan plan = factor > 0 ? DispatchPlan.withCapacity(a, factor, config.dropOrder()) : DispatchPlan.dropless(a);
+        Variable rows = Indexing.indexSelect(x, 0, new IntTensor(plan.rowToken(), new int[] {plan.rows()}));
+        Variable expertOut = experts.forward(rows, plan.offsets());
+        Variable y = Combine.apply(expertOut, a.gates(), plan, tokens);
+        Variable aux = auxLoss(s, a, ctx);
+        return new Result(y, aux, stats(ctx, tokens, a, plan, s.probs()));
+    }
+
+    private Variable sharedOutput(Variable x) {
+        Variable out = shared.forward(x, new int[] {0, x.dim(0)});
+        if (sharedGate == null) return out;
+        return Arith.mul(out, Activations.sigmoid(LinearAlgebra.linear(x, sharedGate, null)));
+    }
+
+    private Variable auxLoss(RouterOutput.Sparse s, Assignments a, RoutingContext ctx) {
+        Variable total = s.routerLoss();
+        if (config.balanceLossWeight() > 0 && s.probs() != null && ctx.training()) {
+            Variable balance = switch (config.balanceScope()) {
+                case MICRO_BATCH -> BalanceLosses.loadBalance(s.probs(), BalanceLosses.fractions(a.loadPerExpert()));
+                case GLOBAL_BATCH -> {
+                    if (ctx.loadTracker() == null) {
+                        throw new Moe4jException("moe layer " + ctx.layer() + ": global-batch balance needs a LoadTracker in the routing context");
+                    }
+                    yield BalanceLosses.loadBalance(s.probs(), ctx.loadTracker().accumulate(a.loadPerExpert()));
+                }
+                case SEQUENCE -> ctx.sequenceStarts() == null
+                        ? BalanceLosses.loadBalance(s.probs(), BalanceLosses.fractions(a.loadPerExpert()))
+                        : BalanceLosses.sequenceLoadBalance(s.probs(), a, ctx.sequenceStarts());
+            };
+            total = add(total, Arith.mulScalar(balance, config.balanceLossWeight()));
+        }
+        if (config.zLossWeight() > 0 && s.logits() != null && ctx.training()) {
+            total = add(total, Arith.mulScalar(BalanceLosses.zLoss(s.logits()), config.zLossWeight()));
+        }
+        return total;
+    }
+
+    private static Variable add(Variable a, Variable b) {
+        return a == null ? b : Arith.add(a, b);
+    }
+
+    private RouterStats stats(RoutingContext ctx, int tokens, Assignments a, DispatchPlan plan, Variable probs) {
+        long[] routed = new long[config.experts()];
+        long[] dropped = new long[config.experts()];
+        int[] load = a.loadPerExpert();
+        for (int e = 0; e < routed.length; e++) {
+            routed[e] = load[e];
+            dropped[e] = plan.dropped()[e];
+        }
+        double entropy = 0;
+        long measured = 0;
+        if (probs != null) {
+            Tensor p = probs.value();
+            int experts = p.dim(1);
+            double[] v = p.toDoubleArray();
+            for (int t = 0; t < p.dim(0); t++) {
+                double h = 0;
+                for (int e = 0; e < experts; e++) {
+                    double q = v[t * experts + e];
+                    if (q > 0) h -= q * Math.log(q);
+                }
+                entropy += h;
+            }
+            measured = p.dim(0);
+        }
+        return new RouterStats(ctx.layer(), tokens, routed, dropped, entropy, measured, router.selectionBias());
+    }
+
+    public MoeConfig config() {
+        return config;
+    }
+
+    public Router router() {
+        return router;
+    }
+
+    public Experts experts() {
+        return experts;
+    }
+
+    public Experts shared() {
+        return shared;
+    }
+}

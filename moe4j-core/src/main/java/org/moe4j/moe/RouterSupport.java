@@ -1,0 +1,58 @@
+package org.moe4j.moe;
+
+import org.moe4j.autograd.LinearAlgebra;
+import org.moe4j.autograd.Shaping;
+import org.moe4j.autograd.Variable;
+import org.moe4j.common.Moe4jException;
+import org.moe4j.tensor.IntTensor;
+import org.moe4j.tensor.Tensor;
+
+/** Steps most routers share: the gate projection with its NaN check, and top-k choices turned into assignments. */
+final class RouterSupport {
+    private RouterSupport() {}
+
+    /** Router logits x W^T [tokens, experts]; NaN or Inf is an error naming the layer and the token. */
+    static Variable logits(Variable x, Variable weight, RoutingContext ctx) {
+        Variable logits = LinearAlgebra.linear(x, weight, null);
+        checkFinite(logits.value(), ctx);
+        return logits;
+    }
+
+    static void checkFinite(Tensor logits, RoutingContext ctx) {
+        int experts = logits.dim(-1);
+        double[] v = logits.toDoubleArray();
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i])) {
+                throw new Moe4jException("router of layer " + ctx.layer() + " produced " + v[i] + " for token "
+                        + i / experts + ", expert " + i % experts
+                        + ": the layer's input or router weights have diverged (lower the learning rate, clip gradients,"
+                        + " or add the router z-loss)");
+            }
+        }
+    }
+
+    /**
+     * Assignments from per-token choices: token t's slot s goes to {@code idx[t, s]} with gate {@code gates[t, s]}.
+     * Slots whose index is negative (null experts, no choice) are left out.
+     */
+    static Assignments fromChoices(IntTensor idx, Variable gates, int experts) {
+        int tokens = idx.dim(0), k = idx.dim(1);
+        int kept = 0;
+        for (int e : idx.data()) if (e >= 0) kept++;
+        Variable flat = Shaping.reshape(gates, tokens * k);
+        int[] token = new int[kept], expert = new int[kept], slot = new int[kept];
+        int a = 0;
+        for (int t = 0; t < tokens; t++) {
+            for (int s = 0; s < k; s++) {
+                int e = idx.data()[t * k + s];
+                if (e < 0) continue;
+                token[a] = t;
+                expert[a] = e;
+                slot[a++] = t * k + s;
+            }
+        }
+        Variable g = kept == tokens * k ? flat : org.moe4j.autograd.Indexing.indexSelect(flat, 0, IntTensor.of(slot));
+        float[] score = g.value().toFloatArray();
+        return new Assignments(tokens, experts, token, expert, g, score);
+    }
+}

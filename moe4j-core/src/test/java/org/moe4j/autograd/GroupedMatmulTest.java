@@ -1,0 +1,74 @@
+package org.moe4j.autograd;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.moe4j.common.Rng;
+import org.moe4j.common.ShapeException;
+import org.moe4j.kernel.GroupedGemm;
+import org.moe4j.tensor.DType;
+import org.moe4j.tensor.Tensor;
+import org.moe4j.testing.TestData;
+
+class GroupedMatmulTest {
+    /** The definition: each row times the transposed weight of its group, one row at a time. */
+    private static Tensor naive(Tensor x, Tensor w, int[] offsets) {
+        int out = w.dim(1), in = w.dim(2);
+        Tensor y = Tensor.zeros(x.dim(0), out);
+        for (int g = 0; g + 1 < offsets.length; g++) {
+            for (int r = offsets[g]; r < offsets[g + 1]; r++) {
+                for (int o = 0; o < out; o++) {
+                    double s = 0;
+                    for (int i = 0; i < in; i++) s += x.getDouble(r, i) * w.getDouble(g, o, i);
+                    y.set(s, r, o);
+                }
+            }
+        }
+        return y;
+    }
+
+    @Test
+    void forwardMatchesThePerRowDefinitionIncludingEmptyGroups() {
+        Rng rng = new Rng(11);
+        int[][] layouts = {{0, 3, 3, 10, 17}, {0, 0, 0, 0, 1}, {0, 200, 300, 301, 700}};
+        for (int[] offsets : layouts) {
+            int rows = offsets[offsets.length - 1];
+            Tensor x = TestData.randn(rng, rows, 19);
+            Tensor w = TestData.randn(rng, offsets.length - 1, 21, 19);
+            TestData.assertClose(naive(x, w, offsets), GroupedGemm.forward(x, w, offsets), 1e-4, 1e-4);
+        }
+    }
+
+    @Test
+    void gradcheckOfGroupedMatmulAndBias() {
+        Rng rng = new Rng(12);
+        int[] offsets = {0, 2, 2, 5};
+        Tensor x = TestData.randn64(rng, 5, 3);
+        Tensor w = TestData.randn64(rng, 3, 4, 3);
+        Tensor b = TestData.randn64(rng, 3, 4);
+        GradCheck.Result r = GradCheck.check(v -> GroupedMatmul.addBias(GroupedMatmul.apply(v[0], v[1], offsets), v[2],
+                offsets), x, w, b);
+        assertTrue(r.passed(), r.toString());
+    }
+
+    @Test
+    void f32BackwardAgreesWithF64() {
+        Rng rng = new Rng(13);
+        int[] offsets = {0, 40, 41, 90};
+        Tensor x = TestData.randn(rng, 90, 33), w = TestData.randn(rng, 3, 17, 33), dy = TestData.randn(rng, 90, 17);
+        Tensor x64 = x.to(DType.F64), w64 = w.to(DType.F64), dy64 = dy.to(DType.F64);
+        TestData.assertClose(GroupedGemm.backwardInput(dy64, w64, offsets), GroupedGemm.backwardInput(dy, w, offsets),
+                1e-3, 1e-4);
+        TestData.assertClose(GroupedGemm.backwardWeight(dy64, x64, offsets), GroupedGemm.backwardWeight(dy, x, offsets),
+                1e-3, 1e-4);
+    }
+
+    @Test
+    void badOffsetsAreRejected() {
+        Tensor x = Tensor.zeros(4, 2), w = Tensor.zeros(2, 3, 2);
+        assertThrows(ShapeException.class, () -> GroupedGemm.forward(x, w, new int[] {0, 3, 2}));
+        assertThrows(ShapeException.class, () -> GroupedGemm.forward(x, w, new int[] {0, 4}));
+        assertThrows(ShapeException.class, () -> GroupedGemm.forward(x, Tensor.zeros(2, 3, 5), new int[] {0, 2, 4}));
+    }
+}
