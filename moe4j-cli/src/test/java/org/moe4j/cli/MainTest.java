@@ -49,6 +49,15 @@ class MainTest {
     }
 
     @Test
+    void quickstartPrintsTheLossFallingAndExitsZero() {
+        Run r = run("quickstart", "--steps", "200", "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("step   200  loss"), r.out());
+        assertTrue(r.out().contains("training accuracy"), r.out());
+        assertOneLineError(run("quickstart", "--steps", "0"));
+    }
+
+    @Test
     void versionIsTheFilteredProjectVersion() {
         Run r = run("--version");
         assertEquals(0, r.code());
