@@ -10,7 +10,8 @@ public final class Routers {
     private Routers() {}
 
     public static List<RouterInfo> all() {
-        return List.of(SoftmaxTopKRouter.INFO);
+        return List.of(NoisyTopKRouter.INFO, SoftmaxTopKRouter.INFO, SwitchRouter.INFO, HashRouter.INFO,
+                ExpertChoiceRouter.INFO);
     }
 
     /** The router called {@code name}, built for {@code config}; an unknown name lists the known ones. */
