@@ -7,7 +7,7 @@ import org.moe4j.autograd.Variable;
  * may receive; each implementation's Javadoc names its paper.
  */
 public sealed interface Router
-        permits SoftmaxTopKRouter, BaseRouter, SinkhornRouter, SigmoidBiasRouter {
+        permits SoftmaxTopKRouter, BaseRouter, SinkhornRouter, SigmoidBiasRouter, TopPRouter {
     /** Routes x [tokens, dim]. */
     RouterOutput route(Variable x, RoutingContext ctx);
 
