@@ -7,7 +7,8 @@ import org.moe4j.autograd.Variable;
  * may receive; each implementation's Javadoc names its paper.
  */
 public sealed interface Router
-        permits SoftmaxTopKRouter, NoisyTopKRouter, SwitchRouter, ExpertChoiceRouter, HashRouter {
+        permits SoftmaxTopKRouter, NoisyTopKRouter, SwitchRouter, ExpertChoiceRouter, HashRouter, BaseRouter,
+                SinkhornRouter, SigmoidBiasRouter, TopPRouter {
     /** Routes x [tokens, dim]. */
     RouterOutput route(Variable x, RoutingContext ctx);
 
