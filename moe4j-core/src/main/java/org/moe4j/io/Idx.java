@@ -300,7 +300,8 @@ public final class Idx {
             if (fileSize >= 0 && gzip && fileSize < Long.MAX_VALUE / MAX_DEFLATE_RATIO
                     && payload > fileSize * MAX_DEFLATE_RATIO) {
                 throw new DataFormatException(name, "dims", "the header declares " + Arrays.toString(dims) + " " + type
-                        + " values (" + payload + " bytes), more than a gzip file of " + fileSize + " bytes can hold",
+                        + " values (" + payload + " bytes), more than a gzip file of " + fileSize + " bytes can hold: the file "
+                        + "is truncated or its header is damaged",
                         REDOWNLOAD);
             }
             return new Header(type, dims);
