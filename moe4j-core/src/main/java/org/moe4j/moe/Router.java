@@ -6,7 +6,8 @@ import org.moe4j.autograd.Variable;
  * Decides which experts see which tokens. One sealed family, so the MoE layer knows every kind of decision it
  * may receive; each implementation's Javadoc names its paper.
  */
-public sealed interface Router permits SoftmaxTopKRouter, NullExpertRouter, DSelectKRouter {
+public sealed interface Router permits SoftmaxTopKRouter, NullExpertRouter, DSelectKRouter, SmearRouter,
+        MixtureOfTokensRouter {
     /** Routes x [tokens, dim]. */
     RouterOutput route(Variable x, RoutingContext ctx);
 
