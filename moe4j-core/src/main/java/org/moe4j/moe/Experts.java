@@ -3,9 +3,12 @@ package org.moe4j.moe;
 import org.moe4j.autograd.Activations;
 import org.moe4j.autograd.Arith;
 import org.moe4j.autograd.GroupedMatmul;
+import org.moe4j.autograd.LinearAlgebra;
+import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
+import org.moe4j.common.ShapeException;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.Module;
 
@@ -42,15 +45,47 @@ public final class Experts extends Module {
 
     /** Rows [R, dim] grouped by expert ({@code offsets} [count + 1]) to expert outputs [R, dim]. */
     public Variable forward(Variable rows, int[] offsets) {
-        Variable h = GroupedMatmul.apply(rows, up, offsets);
-        if (upBias != null) h = GroupedMatmul.addBias(h, upBias, offsets);
+        return ffn(kind, rows, offsets, up, gate, down, upBias, downBias);
+    }
+
+    /**
+     * SMEAR's merged experts: group g runs one expert whose every parameter is {@code sum_e weights[g, e] *
+     * param_e}, on rows [R, dim] grouped by {@code offsets} [groups + 1]. Each stacked parameter [experts, ...]
+     * is merged by one GEMM, weights [groups, experts] x [experts, numel per expert], so the merge is
+     * differentiable in both the weights and the experts.
+     */
+    public Variable forwardMerged(Variable rows, int[] offsets, Variable weights) {
+        if (weights.rank() != 2 || weights.dim(1) != count || weights.dim(0) != offsets.length - 1) {
+            throw ShapeException.of("mergedExperts", "weights must be [groups, " + count + "] with groups = offsets - 1",
+                    weights.shape(), new int[] {offsets.length});
+        }
+        return ffn(kind, rows, offsets, merge(weights, up), merge(weights, gate), merge(weights, down),
+                merge(weights, upBias), merge(weights, downBias));
+    }
+
+    /** weights [groups, experts] times a stacked parameter [experts, ...] gives [groups, ...]; null stays null. */
+    private static Variable merge(Variable weights, Variable stacked) {
+        if (stacked == null) return null;
+        int[] shape = stacked.shape();
+        int experts = shape[0];
+        Variable flat = Shaping.reshape(stacked, experts, stacked.value().numel() / experts);
+        int[] merged = shape.clone();
+        merged[0] = weights.dim(0);
+        return Shaping.reshape(LinearAlgebra.matmul(weights, flat), merged);
+    }
+
+    /** The FFN of {@code kind} with per-group weights: up/gate [groups, hidden, dim], down [groups, dim, hidden]. */
+    private static Variable ffn(ExpertKind kind, Variable rows, int[] offsets, Variable upW, Variable gateW,
+            Variable downW, Variable upB, Variable downB) {
+        Variable h = GroupedMatmul.apply(rows, upW, offsets);
+        if (upB != null) h = GroupedMatmul.addBias(h, upB, offsets);
         h = switch (kind) {
             case RELU -> Activations.relu(h);
             case GELU -> Activations.gelu(h);
-            case SWIGLU -> Arith.mul(Activations.silu(GroupedMatmul.apply(rows, gate, offsets)), h);
+            case SWIGLU -> Arith.mul(Activations.silu(GroupedMatmul.apply(rows, gateW, offsets)), h);
         };
-        Variable y = GroupedMatmul.apply(h, down, offsets);
-        return downBias != null ? GroupedMatmul.addBias(y, downBias, offsets) : y;
+        Variable y = GroupedMatmul.apply(h, downW, offsets);
+        return downB != null ? GroupedMatmul.addBias(y, downB, offsets) : y;
     }
 
     public ExpertKind kind() {

@@ -17,7 +17,9 @@ import org.moe4j.tensor.Tensor;
 /**
  * A sparse Mixture-of-Experts feed-forward layer: the router picks experts, tokens are permuted so each expert's
  * tokens are contiguous, each expert runs one GEMM over exactly its tokens, and the outputs return to their
- * tokens weighted by their gates. Shared experts, when configured, see every token.
+ * tokens weighted by their gates. Shared experts, when configured, see every token. Routers that do not pick
+ * experts are served too: SMEAR's merged experts (one weighted average of the experts per group of tokens) and
+ * Mixture of Tokens (each expert sees a weighted mixture of each group of tokens).
  *
  * <p>Stateless per call: everything a call needs lives in its {@link RoutingContext} and local variables, so one
  * layer serves many threads.
@@ -57,8 +59,8 @@ public final class MoeLayer extends Module {
         RouterOutput routed = router.route(flat, ctx);
         Result r = switch (routed) {
             case RouterOutput.Sparse s -> sparse(flat, s, tokens, ctx);
-            case RouterOutput.Merged m -> throw new Moe4jException("moe: merged routing is handled by its router's layer");
-            case RouterOutput.TokenMix m -> throw new Moe4jException("moe: token mixing is handled by its router's layer");
+            case RouterOutput.Merged m -> merged(flat, m, tokens, ctx);
+            case RouterOutput.TokenMix m -> tokenMix(flat, m, tokens, ctx);
         };
         Variable y = r.output;
         if (shared != null) y = Arith.add(y, sharedOutput(flat));
@@ -76,6 +78,67 @@ public final class MoeLayer extends Module {
         Variable y = Combine.apply(expertOut, a.gates(), plan, tokens);
         Variable aux = auxLoss(s, a, ctx);
         return new Result(y, aux, stats(ctx, tokens, a, plan, s.probs()));
+    }
+
+    /**
+     * SMEAR: group g's tokens (a contiguous run of rows) pass through one expert whose parameters are the
+     * weighted average {@code sum_e w[g, e] * expert_e}. No balance loss applies: every expert serves every group.
+     */
+    private Result merged(Variable x, RouterOutput.Merged m, int tokens, RoutingContext ctx) {
+        int[] group = m.groupOfToken();
+        int groups = m.weights().dim(0);
+        if (group.length != tokens) {
+            throw new Moe4jException("moe layer " + ctx.layer() + ": merged routing gave " + group.length
+                    + " group ids for " + tokens + " tokens");
+        }
+        // Groups are contiguous runs in order (whole sequences), so the rows need no permutation.
+        int[] offsets = new int[groups + 1];
+        for (int t = 0; t < tokens; t++) {
+            int g = group[t];
+            boolean next = t == 0 ? g == 0 : g == group[t - 1] || g == group[t - 1] + 1;
+            if (!next || g >= groups) {
+                throw new Moe4jException("moe layer " + ctx.layer() + ": merged routing needs groups 0.." + (groups - 1)
+                        + " as contiguous runs of rows in order, got group " + g + " at token " + t);
+            }
+            offsets[g + 1] = t + 1;
+        }
+        if (tokens > 0 && group[tokens - 1] != groups - 1) {
+            throw new Moe4jException("moe layer " + ctx.layer() + ": merged routing has " + groups
+                    + " groups but its tokens use only " + (group[tokens - 1] + 1));
+        }
+        Variable y = experts.forwardMerged(x, offsets, m.weights());
+        // Telemetry: every expert's parameters serve every token; the entropy is that of each group's weights.
+        long[] everyToken = new long[config.experts()];
+        java.util.Arrays.fill(everyToken, tokens);
+        return new Result(y, null, stats(ctx, tokens, everyToken, new long[config.experts()], m.probs()));
+    }
+
+    /**
+     * Mixture of Tokens: in each group of consecutive rows, expert e sees one mixed token {@code sum_t w[t, e] x_t}
+     * and hands its output back to token t scaled by the same {@code w[t, e]}. The mixing and the redistribution
+     * are batched matmuls over the groups; the experts run as one grouped GEMM with {@code groups} rows each.
+     */
+    private Result tokenMix(Variable x, RouterOutput.TokenMix m, int tokens, RoutingContext ctx) {
+        int size = m.groupSize(), e = config.experts(), dim = config.dim();
+        int groups = tokens / size;
+        Variable mixing = m.mixing(); // [groups, experts, size]
+        if (tokens % size != 0 || mixing.rank() != 3 || mixing.dim(0) != groups || mixing.dim(1) != e
+                || mixing.dim(2) != size) {
+            throw ShapeException.of("moe layer " + ctx.layer(), "token mixing must be [tokens / groupSize, experts,"
+                    + " groupSize] for " + tokens + " tokens in groups of " + size, mixing.shape());
+        }
+        Variable mixed = LinearAlgebra.matmul(mixing, Shaping.reshape(x, groups, size, dim)); // [groups, experts, dim]
+        // Expert-major rows, so each expert's mixed tokens are contiguous for the grouped GEMM.
+        Variable rows = Shaping.reshape(Shaping.contiguous(Shaping.permute(mixed, 1, 0, 2)), e * groups, dim);
+        int[] offsets = new int[e + 1];
+        for (int i = 0; i <= e; i++) offsets[i] = i * groups;
+        Variable out = experts.forward(rows, offsets); // [experts * groups, dim]
+        Variable perGroup = Shaping.contiguous(Shaping.permute(Shaping.reshape(out, e, groups, dim), 1, 0, 2));
+        Variable y = LinearAlgebra.matmul(Shaping.transpose(mixing, 1, 2), perGroup); // [groups, size, dim]
+        long[] rowsPerExpert = new long[e]; // telemetry: the mixed rows each expert computed
+        java.util.Arrays.fill(rowsPerExpert, groups);
+        return new Result(Shaping.reshape(y, tokens, dim), null,
+                stats(ctx, tokens, rowsPerExpert, new long[e], m.probs()));
     }
 
     private Variable sharedOutput(Variable x) {
@@ -119,6 +182,11 @@ public final class MoeLayer extends Module {
             routed[e] = load[e];
             dropped[e] = plan.dropped()[e];
         }
+        return stats(ctx, tokens, routed, dropped, probs);
+    }
+
+    /** Telemetry from per-expert counts, with the entropy of each row of {@code probs} [rows, experts] if given. */
+    private RouterStats stats(RoutingContext ctx, int tokens, long[] routed, long[] dropped, Variable probs) {
         double entropy = 0;
         long measured = 0;
         if (probs != null) {

@@ -8,7 +8,8 @@ import org.moe4j.autograd.Variable;
  */
 public sealed interface Router
         permits SoftmaxTopKRouter, NoisyTopKRouter, SwitchRouter, ExpertChoiceRouter, HashRouter, BaseRouter,
-                SinkhornRouter, SigmoidBiasRouter, TopPRouter {
+                SinkhornRouter, SigmoidBiasRouter, TopPRouter, NullExpertRouter, DSelectKRouter, SmearRouter,
+                MixtureOfTokensRouter {
     /** Routes x [tokens, dim]. */
     RouterOutput route(Variable x, RoutingContext ctx);
 

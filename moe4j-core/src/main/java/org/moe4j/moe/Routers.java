@@ -11,7 +11,8 @@ public final class Routers {
 
     public static List<RouterInfo> all() {
         return List.of(NoisyTopKRouter.INFO, SoftmaxTopKRouter.INFO, SwitchRouter.INFO, HashRouter.INFO,
-                BaseRouter.INFO, SinkhornRouter.INFO, ExpertChoiceRouter.INFO, SigmoidBiasRouter.INFO, TopPRouter.INFO);
+                BaseRouter.INFO, SinkhornRouter.INFO, ExpertChoiceRouter.INFO, DSelectKRouter.INFO, SmearRouter.INFO,
+                MixtureOfTokensRouter.INFO, SigmoidBiasRouter.INFO, TopPRouter.INFO, NullExpertRouter.INFO);
     }
 
     /** The router called {@code name}, built for {@code config}; an unknown name lists the known ones. */
