@@ -17,6 +17,7 @@ import org.moe4j.tensor.Tensor;
 public abstract class Module {
     private final Map<String, Variable> params = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
+    private final Map<String, Tensor> buffers = new LinkedHashMap<>();
 
     /** Registers a trainable parameter initialised to {@code init} (the tensor is adopted, not copied). */
     protected final Variable parameter(String name, Tensor init) {
@@ -24,6 +25,16 @@ public abstract class Module {
         Variable p = Variable.parameter(init);
         params.put(name, p);
         return p;
+    }
+
+    /**
+     * Registers non-trainable state that checkpoints save and restore by name (a router's selection biases,
+     * running statistics). The tensor is adopted; a restore writes into it in place, so update it in place too.
+     */
+    protected final Tensor buffer(String name, Tensor init) {
+        checkName(name);
+        buffers.put(name, init);
+        return init;
     }
 
     /** Registers a child module whose parameters appear under {@code name.}. */
@@ -35,7 +46,7 @@ public abstract class Module {
 
     private void checkName(String name) {
         if (name.isEmpty() || name.contains(".")) throw new Moe4jException("module name '" + name + "' must be non-empty, without dots");
-        if (params.containsKey(name) || children.containsKey(name)) {
+        if (params.containsKey(name) || children.containsKey(name) || buffers.containsKey(name)) {
             throw new Moe4jException("module " + getClass().getSimpleName() + " already has a member named '" + name + "'");
         }
     }
@@ -50,6 +61,18 @@ public abstract class Module {
     private void collect(String prefix, Map<String, Variable> out) {
         params.forEach((name, p) -> out.put(prefix + name, p));
         children.forEach((name, m) -> m.collect(prefix + name + ".", out));
+    }
+
+    /** Every buffer (non-trainable state) of this module and its children, by dotted name, in registration order. */
+    public final Map<String, Tensor> namedBuffers() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collectBuffers("", out);
+        return Collections.unmodifiableMap(out);
+    }
+
+    private void collectBuffers(String prefix, Map<String, Tensor> out) {
+        buffers.forEach((name, b) -> out.put(prefix + name, b));
+        children.forEach((name, m) -> m.collectBuffers(prefix + name + ".", out));
     }
 
     public final List<Variable> parameters() {

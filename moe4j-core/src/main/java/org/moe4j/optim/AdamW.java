@@ -1,6 +1,8 @@
 package org.moe4j.optim;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.kernel.OptimizerKernels;
@@ -37,6 +39,14 @@ public final class AdamW extends Optimizer {
     /** lr with betas (0.9, 0.999), eps 1e-8 and weight decay 0.01, as PyTorch. */
     public AdamW(List<Variable> params, double lr) {
         this(params, lr, 0.9, 0.999, 1e-8, 0.01);
+    }
+
+    @Override
+    protected Map<String, Tensor[]> stateBuffers() {
+        Map<String, Tensor[]> buffers = new LinkedHashMap<>(); // PyTorch's names
+        buffers.put("exp_avg", firstMoments);
+        buffers.put("exp_avg_sq", secondMoments);
+        return buffers;
     }
 
     @Override

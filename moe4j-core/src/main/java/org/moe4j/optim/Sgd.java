@@ -1,6 +1,7 @@
 package org.moe4j.optim;
 
 import java.util.List;
+import java.util.Map;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.kernel.OptimizerKernels;
@@ -29,6 +30,11 @@ public final class Sgd extends Optimizer {
 
     public Sgd(List<Variable> params, double lr) {
         this(params, lr, 0, 0, false);
+    }
+
+    @Override
+    protected Map<String, Tensor[]> stateBuffers() {
+        return momentum > 0 ? Map.of("momentum_buffer", momentumBuffers) : Map.of();
     }
 
     @Override
