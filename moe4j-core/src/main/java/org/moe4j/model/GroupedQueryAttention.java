@@ -1,0 +1,128 @@
+package org.moe4j.model;
+
+import org.moe4j.autograd.Attention;
+import org.moe4j.autograd.Rotary;
+import org.moe4j.autograd.Shaping;
+import org.moe4j.autograd.Variable;
+import org.moe4j.common.Rng;
+import org.moe4j.kernel.CachedAttention;
+import org.moe4j.kernel.RopeKernels;
+import org.moe4j.nn.Linear;
+import org.moe4j.nn.Module;
+import org.moe4j.nn.RmsNorm;
+import org.moe4j.tensor.Tensor;
+
+/**
+ * Causal self-attention with rotary position embeddings and grouped key/value heads: H query heads share
+ * KVH key/value heads, query head h reading key/value head {@code h / (H / KVH)}. Queries and keys may be
+ * RMS-normalised before the rotation ({@link QkNorm}). Projections use PyTorch's Linear layout.
+ */
+public final class GroupedQueryAttention extends Module {
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final QkNorm qkNorm;
+    private final Linear q; // [heads * headDim, dModel]
+    private final Linear k; // [kvHeads * headDim, dModel]
+    private final Linear v; // [kvHeads * headDim, dModel]
+    private final Linear o; // [dModel, heads * headDim]
+    private final RmsNorm qNorm; // [headDim] or [heads * headDim] (see QkNorm), or null
+    private final RmsNorm kNorm; // [headDim] or [kvHeads * headDim], or null
+
+    public GroupedQueryAttention(TransformerConfig c, Rng rng) {
+        this.heads = c.heads();
+        this.kvHeads = c.kvHeads();
+        this.headDim = c.headDim();
+        this.qkNorm = c.qkNorm();
+        this.q = child("q", new Linear(c.dModel(), c.queryWidth(), c.attentionBias(), rng));
+        this.k = child("k", new Linear(c.dModel(), c.kvWidth(), c.attentionBias(), rng));
+        this.v = child("v", new Linear(c.dModel(), c.kvWidth(), c.attentionBias(), rng));
+        this.o = child("o", new Linear(c.queryWidth(), c.dModel(), false, rng));
+        this.qNorm = switch (qkNorm) {
+            case NONE -> null;
+            case PER_HEAD -> child("qNorm", new RmsNorm(headDim, c.rmsEps()));
+            case FULL_WIDTH -> child("qNorm", new RmsNorm(c.queryWidth(), c.rmsEps()));
+        };
+        this.kNorm = switch (qkNorm) {
+            case NONE -> null;
+            case PER_HEAD -> child("kNorm", new RmsNorm(headDim, c.rmsEps()));
+            case FULL_WIDTH -> child("kNorm", new RmsNorm(c.kvWidth(), c.rmsEps()));
+        };
+    }
+
+    /** x [B, T, dModel] to [B, T, dModel], every sequence starting at position 0. */
+    public Variable forward(Variable x, RopeKernels.Tables rope) {
+        int b = x.dim(0), t = x.dim(1);
+        Variable qh = Shaping.permute(project(q, qNorm, x, heads, rope, 0, true), 0, 2, 1, 3); // [B, H, T, hd]
+        Variable kh = repeatHeads(Shaping.permute(project(k, kNorm, x, kvHeads, rope, 0, true), 0, 2, 1, 3));
+        Variable vh = repeatHeads(Shaping.permute(project(v, null, x, kvHeads, rope, 0, false), 0, 2, 1, 3));
+        Variable att = Attention.scaledDotProductAttention(qh, kh, vh, null, true); // [B, H, T, hd]
+        return o.forward(Shaping.reshape(Shaping.permute(att, 0, 2, 1, 3), b, t, heads * headDim));
+    }
+
+    /**
+     * T new positions of one sequence, x [T, dModel], attending over the cached positions and themselves: their
+     * keys and values are written to the cache's rows {@code cache.length() ..}; the caller advances the cache
+     * once every layer has written. Inference only (call with gradients off).
+     */
+    Variable forwardCached(Variable x, RopeKernels.Tables rope, KvCache cache, int layer) {
+        int t = x.dim(0), start = cache.length();
+        Tensor qt = project(q, qNorm, x, heads, rope, start, true).value().contiguous(); // [T, H, hd]
+        Tensor kt = project(k, kNorm, x, kvHeads, rope, start, true).value().contiguous(); // [T, KVH, hd]
+        Tensor vt = project(v, null, x, kvHeads, rope, start, false).value().contiguous();
+        cache.write(layer, kt.floats(), kt.offset(), vt.floats(), vt.offset(), t);
+        float[] qa = qt.offset() == 0 ? qt.floats() : qt.toFloatArray();
+        Tensor out = Tensor.zeros(t, heads * headDim);
+        CachedAttention.forward(qa, t, heads, headDim, cache.keys(layer), cache.values(layer), start + t, kvHeads,
+                (float) (1 / Math.sqrt(headDim)), out.floats());
+        return o.forward(Variable.constant(out));
+    }
+
+    /** The projection of x [..., dModel] split into heads [..., n, hd], normalised and rotated as configured. */
+    private Variable project(Linear proj, RmsNorm norm, Variable x, int n, RopeKernels.Tables rope, int start,
+            boolean rotate) {
+        Variable y = proj.forward(x);
+        if (norm != null && qkNorm == QkNorm.FULL_WIDTH) y = norm.forward(y);
+        int[] shape = y.shape();
+        int[] split = new int[shape.length + 1];
+        System.arraycopy(shape, 0, split, 0, shape.length - 1);
+        split[shape.length - 1] = n;
+        split[shape.length] = headDim;
+        y = Shaping.reshape(y, split);
+        if (norm != null && qkNorm == QkNorm.PER_HEAD) y = norm.forward(y);
+        return rotate ? Rotary.rope(y, rope, start) : y;
+    }
+
+    /** [B, KVH, T, hd] to [B, H, T, hd], each key/value head serving H / KVH consecutive query heads. */
+    private Variable repeatHeads(Variable kv) {
+        if (kvHeads == heads) return kv;
+        int b = kv.dim(0), t = kv.dim(2);
+        Variable e = Shaping.expand(Shaping.unsqueeze(kv, 2), b, kvHeads, heads / kvHeads, t, headDim);
+        return Shaping.reshape(e, b, heads, t, headDim);
+    }
+
+    public Linear q() {
+        return q;
+    }
+
+    public Linear k() {
+        return k;
+    }
+
+    public Linear v() {
+        return v;
+    }
+
+    public Linear o() {
+        return o;
+    }
+
+    /** The query norm, or null without qk-norm. */
+    public RmsNorm qNorm() {
+        return qNorm;
+    }
+
+    public RmsNorm kNorm() {
+        return kNorm;
+    }
+}
