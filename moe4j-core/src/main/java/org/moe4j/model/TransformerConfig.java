@@ -227,6 +227,16 @@ public record TransformerConfig(int vocab, int dModel, int layers, int heads, in
                 tiedEmbeddings, maxSeqLen, initStd);
     }
 
+    /**
+     * The same model with a dense SwiGLU FFN of width {@code hidden} in every layer and no experts: the dense
+     * baseline (width topK * expertHidden matches a MoE model's active parameters).
+     */
+    public TransformerConfig asDense(int hidden) {
+        return new TransformerConfig(vocab, dModel, layers, heads, kvHeads, headDim, ropeTheta, rmsEps, qkNorm,
+                attentionBias, 0, 0, 0, router, routerSoftmax, normTopKProb, 0, 0, false, 0, hidden, 1,
+                balanceLossWeight, zLossWeight, tiedEmbeddings, maxSeqLen, initStd);
+    }
+
     /** The router by catalog name, with the softmax order and renormalisation of the "topk" router. */
     public TransformerConfig withRouter(String name, SoftmaxOrder order, boolean normalize) {
         return new TransformerConfig(vocab, dModel, layers, heads, kvHeads, headDim, ropeTheta, rmsEps, qkNorm,
