@@ -104,6 +104,58 @@ class TransformerLmTest {
         }
     }
 
+    /** Hash routing reads the token ids the model passes on, in the full forward and through the cache alike. */
+    @Test
+    void hashRoutingSeesTheTokenIds() {
+        TransformerConfig c = gqaConfig().withRouter("hash").withMoe(4, 1, 32);
+        TransformerLm model = new TransformerLm(c, new Rng(41));
+        int[] seq = randomIds(new Rng(42), c.vocab(), 1, 9).data();
+        Tensor full = inferLogits(model, new IntTensor(seq, new int[] {1, 9}));
+        KvCache cache = model.newCache();
+        Tensor prefill = model.forwardIncremental(IntTensor.of(Arrays.copyOf(seq, 5)), cache).logits().value();
+        TestData.assertClose(full.narrow(1, 0, 5), prefill, 1e-5, 1e-5);
+        for (int s = 5; s < 9; s++) {
+            TestData.assertClose(full.narrow(1, s, 1),
+                    model.forwardIncremental(IntTensor.of(seq[s]), cache).logits().value(), 1e-5, 1e-5);
+        }
+    }
+
+    /** The model keeps no per-call state: threads decoding their own sequences get what one thread gets. */
+    @Test
+    void oneModelServesManyThreadsEachWithItsOwnCache() throws Exception {
+        TransformerConfig c = gqaConfig();
+        TransformerLm model = new TransformerLm(c, new Rng(51));
+        int threads = 4, steps = 6;
+        int[][] prompts = new int[threads][];
+        for (int i = 0; i < threads; i++) prompts[i] = randomIds(new Rng(60 + i), c.vocab(), 1, 3 + i).data();
+        float[][] alone = new float[threads][];
+        for (int i = 0; i < threads; i++) alone[i] = decode(model, prompts[i], steps);
+        float[][] together = new float[threads][];
+        Thread[] workers = new Thread[threads];
+        for (int i = 0; i < threads; i++) {
+            int id = i;
+            workers[i] = new Thread(() -> together[id] = decode(model, prompts[id], steps));
+            workers[i].start();
+        }
+        for (Thread w : workers) w.join();
+        for (int i = 0; i < threads; i++) assertArrayEquals(alone[i], together[i], 0f, "sequence " + i);
+    }
+
+    /** Greedy decoding: the prompt, then {@code steps} tokens; returns every step's logits, concatenated. */
+    private static float[] decode(TransformerLm model, int[] prompt, int steps) {
+        KvCache cache = model.newCache();
+        Tensor logits = model.forwardIncremental(IntTensor.of(prompt), cache).logits().value();
+        float[] all = new float[0];
+        for (int s = 0; s < steps; s++) {
+            int next = argmax(logits.narrow(1, logits.dim(1) - 1, 1))[0];
+            logits = model.forwardIncremental(IntTensor.of(next), cache).logits().value();
+            float[] step = logits.toFloatArray();
+            all = Arrays.copyOf(all, all.length + step.length);
+            System.arraycopy(step, 0, all, all.length - step.length, step.length);
+        }
+        return all;
+    }
+
     /**
      * Routing is dropless with ties broken by expert index, so a sequence meets the same experts and the same
      * attention alone or in a batch. The logits agree to float rounding rather than bit for bit: the GEMM blocks
