@@ -84,30 +84,48 @@ public final class RopeKernels {
         int rows = lead * t * h;
         float sign = inverse ? -1f : 1f;
         Parallel.forRange(rows, Math.max(1, (1 << 14) / width), (from, to) -> {
-            int l = S.length();
-            int upper = S.loopBound(half);
-            float[] cos = tables.cos(), sin = tables.sin();
             for (int r = from; r < to; r++) {
-                int pos = start + (r / h) % t;
-                int tb = pos * half;
-                int xi = xOff + r * width, oi = oOff + r * width;
-                int i = 0;
-                for (; i < upper; i += l) {
-                    FloatVector a = FloatVector.fromArray(S, x, xi + i);
-                    FloatVector b = FloatVector.fromArray(S, x, xi + half + i);
-                    FloatVector c = FloatVector.fromArray(S, cos, tb + i);
-                    FloatVector s = FloatVector.fromArray(S, sin, tb + i).mul(sign);
-                    a.mul(c).sub(b.mul(s)).intoArray(o, oi + i);
-                    b.mul(c).add(a.mul(s)).intoArray(o, oi + half + i);
-                }
-                for (; i < half; i++) {
-                    float a = x[xi + i], b = x[xi + half + i];
-                    float c = cos[tb + i], s = sign * sin[tb + i];
-                    o[oi + i] = a * c - b * s;
-                    o[oi + half + i] = b * c + a * s;
-                }
+                rotateRow(x, xOff + r * width, o, oOff + r * width, tables, start + (r / h) % t, sign);
             }
         });
+    }
+
+    /**
+     * One head vector of width D at {@code x[xi..]} rotated to position {@code pos} into {@code o[oi..]} (which may
+     * be the same place); {@code sign} -1 turns backward.
+     */
+    static void rotateRow(float[] x, int xi, float[] o, int oi, Tables tables, int pos, float sign) {
+        int half = tables.half();
+        int l = S.length();
+        int upper = S.loopBound(half);
+        float[] cos = tables.cos(), sin = tables.sin();
+        int tb = pos * half;
+        int i = 0;
+        for (; i < upper; i += l) {
+            FloatVector a = FloatVector.fromArray(S, x, xi + i);
+            FloatVector b = FloatVector.fromArray(S, x, xi + half + i);
+            FloatVector c = FloatVector.fromArray(S, cos, tb + i);
+            FloatVector s = FloatVector.fromArray(S, sin, tb + i).mul(sign);
+            a.mul(c).sub(b.mul(s)).intoArray(o, oi + i);
+            b.mul(c).add(a.mul(s)).intoArray(o, oi + half + i);
+        }
+        for (; i < half; i++) {
+            float a = x[xi + i], b = x[xi + half + i];
+            float c = cos[tb + i], s = sign * sin[tb + i];
+            o[oi + i] = a * c - b * s;
+            o[oi + half + i] = b * c + a * s;
+        }
+    }
+
+    /** One head vector rotated in double precision through storages (the reference's inner step). */
+    static void rotateRowReference(Storage in, int xi, Storage out, int oi, Tables tables, int pos, double sign) {
+        int half = tables.half();
+        for (int i = 0; i < half; i++) {
+            double a = in.get(xi + i), b = in.get(xi + half + i);
+            double c = tables.cos64()[pos * half + i], s = sign * tables.sin64()[pos * half + i];
+            out.set(oi + i, a * c - b * s);
+            out.set(oi + half + i, b * c + a * s);
+        }
     }
 
     /** The definition, element by element in double precision; any dtype and strides. */
@@ -120,14 +138,7 @@ public final class RopeKernels {
         double sign = inverse ? -1 : 1;
         int rows = d[0] * d[1] * d[2];
         for (int r = 0; r < rows; r++) {
-            int pos = start + (r / d[2]) % d[1];
-            int base = r * 2 * half;
-            for (int i = 0; i < half; i++) {
-                double a = in.get(xc.offset() + base + i), b = in.get(xc.offset() + base + half + i);
-                double c = tables.cos64()[pos * half + i], s = sign * tables.sin64()[pos * half + i];
-                os.set(base + i, a * c - b * s);
-                os.set(base + half + i, b * c + a * s);
-            }
+            rotateRowReference(in, xc.offset() + r * 2 * half, os, r * 2 * half, tables, start + (r / d[2]) % d[1], sign);
         }
         return out;
     }

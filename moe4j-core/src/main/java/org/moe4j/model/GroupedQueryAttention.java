@@ -1,6 +1,7 @@
 package org.moe4j.model;
 
 import org.moe4j.autograd.Attention;
+import org.moe4j.autograd.Heads;
 import org.moe4j.autograd.Rotary;
 import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
@@ -52,12 +53,12 @@ public final class GroupedQueryAttention extends Module {
 
     /** x [B, T, dModel] to [B, T, dModel], every sequence starting at position 0. */
     public Variable forward(Variable x, RopeKernels.Tables rope) {
-        int b = x.dim(0), t = x.dim(1);
-        Variable qh = Shaping.permute(project(q, qNorm, x, heads, rope, 0, true), 0, 2, 1, 3); // [B, H, T, hd]
-        Variable kh = repeatHeads(Shaping.permute(project(k, kNorm, x, kvHeads, rope, 0, true), 0, 2, 1, 3));
-        Variable vh = repeatHeads(Shaping.permute(project(v, null, x, kvHeads, rope, 0, false), 0, 2, 1, 3));
+        int rep = heads / kvHeads;
+        Variable qh = Heads.split(project(q, qNorm, x, heads), rope, 0, 1); // [B, H, T, hd]
+        Variable kh = Heads.split(project(k, kNorm, x, kvHeads), rope, 0, rep); // [B, H, T, hd], heads repeated
+        Variable vh = Heads.split(project(v, null, x, kvHeads), null, 0, rep);
         Variable att = Attention.scaledDotProductAttention(qh, kh, vh, null, true); // [B, H, T, hd]
-        return o.forward(Shaping.reshape(Shaping.permute(att, 0, 2, 1, 3), b, t, heads * headDim));
+        return o.forward(Heads.merge(att));
     }
 
     /**
@@ -67,9 +68,9 @@ public final class GroupedQueryAttention extends Module {
      */
     Variable forwardCached(Variable x, RopeKernels.Tables rope, KvCache cache, int layer) {
         int t = x.dim(0), start = cache.length();
-        Tensor qt = project(q, qNorm, x, heads, rope, start, true).value().contiguous(); // [T, H, hd]
-        Tensor kt = project(k, kNorm, x, kvHeads, rope, start, true).value().contiguous(); // [T, KVH, hd]
-        Tensor vt = project(v, null, x, kvHeads, rope, start, false).value().contiguous();
+        Tensor qt = rotated(project(q, qNorm, x, heads), rope, start); // [T, H, hd]
+        Tensor kt = rotated(project(k, kNorm, x, kvHeads), rope, start); // [T, KVH, hd]
+        Tensor vt = project(v, null, x, kvHeads).value().contiguous();
         cache.write(layer, kt.floats(), kt.offset(), vt.floats(), vt.offset(), t);
         float[] qa = qt.offset() == 0 ? qt.floats() : qt.toFloatArray();
         Tensor out = Tensor.zeros(t, heads * headDim);
@@ -78,9 +79,8 @@ public final class GroupedQueryAttention extends Module {
         return o.forward(Variable.constant(out));
     }
 
-    /** The projection of x [..., dModel] split into heads [..., n, hd], normalised and rotated as configured. */
-    private Variable project(Linear proj, RmsNorm norm, Variable x, int n, RopeKernels.Tables rope, int start,
-            boolean rotate) {
+    /** The projection of x [..., dModel] split into heads [..., n, hd] and normalised as configured. */
+    private Variable project(Linear proj, RmsNorm norm, Variable x, int n) {
         Variable y = proj.forward(x);
         if (norm != null && qkNorm == QkNorm.FULL_WIDTH) y = norm.forward(y);
         int[] shape = y.shape();
@@ -89,16 +89,12 @@ public final class GroupedQueryAttention extends Module {
         split[shape.length - 1] = n;
         split[shape.length] = headDim;
         y = Shaping.reshape(y, split);
-        if (norm != null && qkNorm == QkNorm.PER_HEAD) y = norm.forward(y);
-        return rotate ? Rotary.rope(y, rope, start) : y;
+        return norm != null && qkNorm == QkNorm.PER_HEAD ? norm.forward(y) : y;
     }
 
-    /** [B, KVH, T, hd] to [B, H, T, hd], each key/value head serving H / KVH consecutive query heads. */
-    private Variable repeatHeads(Variable kv) {
-        if (kvHeads == heads) return kv;
-        int b = kv.dim(0), t = kv.dim(2);
-        Variable e = Shaping.expand(Shaping.unsqueeze(kv, 2), b, kvHeads, heads / kvHeads, t, headDim);
-        return Shaping.reshape(e, b, heads, t, headDim);
+    /** Heads [T, n, hd] rotated to positions start .. start + T - 1, as a contiguous tensor. */
+    private static Tensor rotated(Variable heads, RopeKernels.Tables rope, int start) {
+        return Rotary.rope(heads, rope, start).value().contiguous();
     }
 
     public Linear q() {
