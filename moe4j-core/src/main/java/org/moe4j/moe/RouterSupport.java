@@ -1,5 +1,6 @@
 package org.moe4j.moe;
 
+import org.moe4j.autograd.Indexing;
 import org.moe4j.autograd.LinearAlgebra;
 import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
@@ -7,7 +8,7 @@ import org.moe4j.common.Moe4jException;
 import org.moe4j.tensor.IntTensor;
 import org.moe4j.tensor.Tensor;
 
-/** Steps most routers share: the gate projection with its NaN check, and top-k choices turned into assignments. */
+/** Steps most routers share: the gate projection with its NaN check, and per-token choices turned into assignments. */
 final class RouterSupport {
     private RouterSupport() {}
 
@@ -32,8 +33,9 @@ final class RouterSupport {
     }
 
     /**
-     * Assignments from per-token choices: token t's slot s goes to {@code idx[t, s]} with gate {@code gates[t, s]}.
-     * Slots whose index is negative (null experts, no choice) are left out.
+     * Assignments from per-token choices: token t's slot s goes to {@code idx[t, s]} with gate {@code gates[t, s]},
+     * preferred by that gate when capacity forces drops. Slots whose index is negative (null experts, no choice)
+     * are left out, so a router whose tokens take varying numbers of experts marks the rest of each row -1.
      */
     static Assignments fromChoices(IntTensor idx, Variable gates, int experts) {
         int tokens = idx.dim(0), k = idx.dim(1);
@@ -51,7 +53,7 @@ final class RouterSupport {
                 slot[a++] = t * k + s;
             }
         }
-        Variable g = kept == tokens * k ? flat : org.moe4j.autograd.Indexing.indexSelect(flat, 0, IntTensor.of(slot));
+        Variable g = kept == tokens * k ? flat : Indexing.indexSelect(flat, 0, IntTensor.of(slot));
         float[] score = g.value().toFloatArray();
         return new Assignments(tokens, experts, token, expert, g, score);
     }
