@@ -115,7 +115,7 @@ public final class NullExpertRouter extends Module implements Router {
         for (int i = 0; i < real.length; i++) real[i] = slot.data()[i] < experts ? slot.data()[i] : -1;
         Variable gates = switch (config.norm()) {
             case NONE -> chosen;
-            case TOP_K -> Arith.div(chosen, Reductions.sum(chosen, new int[] {1}, true));
+            case TOP_K -> RouterSupport.renormalize(chosen);
             case REAL_CHOSEN -> Arith.div(chosen, realSum(chosen, real));
         };
         Assignments a = RouterSupport.fromChoices(new IntTensor(real, slot.shape()), gates, experts);

@@ -1,7 +1,9 @@
 package org.moe4j.moe;
 
+import org.moe4j.autograd.Arith;
 import org.moe4j.autograd.Indexing;
 import org.moe4j.autograd.LinearAlgebra;
+import org.moe4j.autograd.Reductions;
 import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
@@ -56,5 +58,14 @@ final class RouterSupport {
         Variable g = kept == tokens * k ? flat : Indexing.indexSelect(flat, 0, IntTensor.of(slot));
         float[] score = g.value().toFloatArray();
         return new Assignments(tokens, experts, token, expert, g, score);
+    }
+
+    /**
+     * Each token's chosen gates [tokens, k] divided by their sum, so they sum to 1. The 1e-20 on the sum is
+     * DeepSeek-V3's: a row of underflowed sigmoid scores gives zeros, not NaN; against a sum of chosen softmax
+     * probabilities (at least 1/experts) it is negligible.
+     */
+    static Variable renormalize(Variable gates) {
+        return Arith.div(gates, Arith.addScalar(Reductions.sum(gates, 1, true), 1e-20));
     }
 }

@@ -127,10 +127,7 @@ public final class SigmoidBiasRouter extends Module implements Router {
         IntTensor idx = selection.select(Tensor.ofDoubles(biased, tokens, experts));
 
         Variable gates = Indexing.gather(scores, 1, idx);
-        if (config.normTopkProb()) {
-            // V3 adds 1e-20 so that a row of underflowed scores gives zeros, not NaN.
-            gates = Arith.div(gates, Arith.addScalar(Reductions.sum(gates, 1, true), 1e-20));
-        }
+        if (config.normTopkProb()) gates = RouterSupport.renormalize(gates);
         if (config.routedScaling() != 1.0) gates = Arith.mulScalar(gates, config.routedScaling());
         Variable probs = Arith.div(scores, Reductions.sum(scores, 1, true));
         return new RouterOutput.Sparse(RouterSupport.fromChoices(idx, gates, experts), probs, logits, null);

@@ -3,7 +3,6 @@ package org.moe4j.moe;
 import org.moe4j.autograd.Arith;
 import org.moe4j.autograd.Indexing;
 import org.moe4j.autograd.Losses;
-import org.moe4j.autograd.Reductions;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
@@ -79,7 +78,7 @@ public final class SoftmaxTopKRouter extends Module implements Router {
         Variable gates = switch (config.order()) {
             case BEFORE_TOP_K -> {
                 Variable g = Indexing.gather(probs, 1, idx);
-                yield config.renormalize() ? Arith.div(g, Reductions.sum(g, new int[] {1}, true)) : g;
+                yield config.renormalize() ? RouterSupport.renormalize(g) : g;
             }
             case AFTER_TOP_K -> Losses.softmax(Indexing.gather(logits, 1, idx), -1);
         };
