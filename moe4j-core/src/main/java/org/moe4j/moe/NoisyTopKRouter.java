@@ -14,7 +14,6 @@ import org.moe4j.kernel.TopK;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.Module;
 import org.moe4j.tensor.IntTensor;
-import org.moe4j.tensor.Tensor;
 
 /**
  * Noisy top-k gating (Shazeer et al. 2017, "Outrageously Large Neural Networks: The Sparsely-Gated
@@ -90,25 +89,16 @@ public final class NoisyTopKRouter extends Module implements Router {
             Variable gates = Losses.softmax(Indexing.gather(clean, 1, idx), -1);
             return new RouterOutput.Sparse(RouterSupport.fromChoices(idx, gates, config.experts()), null, clean, null);
         }
-        if (ctx.rng() == null) {
-            throw new Moe4jException("noisy top-k router of layer " + ctx.layer() + ": training draws noise, so the "
-                    + "routing context needs an Rng (RoutingContext.training(layer, rng))");
-        }
+        Rng rng = RouterSupport.trainingRng(ctx, "noisy top-k router", "training draws noise");
         Variable std = Arith.addScalar(Activations.softplus(LinearAlgebra.linear(x, noiseWeight, null)),
                 config.noiseEpsilon());
-        Variable noisy = Arith.add(clean, Arith.mul(Variable.constant(normals(ctx.rng(), clean.value())), std));
+        Variable normals = Variable.constant(RouterSupport.draws(clean.value(), rng::normal)); // [tokens, experts]
+        Variable noisy = Arith.add(clean, Arith.mul(normals, std));
         RouterSupport.checkFinite(noisy.value(), ctx);
         IntTensor idx = TopK.topK(noisy.value(), config.k(), -1).indices(); // [tokens, k]
         Variable gates = Losses.softmax(Indexing.gather(noisy, 1, idx), -1);
         Variable loss = routerLoss(clean, noisy, std, idx, gates);
         return new RouterOutput.Sparse(RouterSupport.fromChoices(idx, gates, config.experts()), null, clean, loss);
-    }
-
-    /** A fresh [tokens, experts] tensor of standard normals in the logits' dtype, row-major. */
-    private static Tensor normals(Rng rng, Tensor like) {
-        Tensor n = like.newZeros(like.shape());
-        for (int i = 0; i < n.numel(); i++) n.storage().set(i, rng.normal());
-        return n;
     }
 
     private Variable routerLoss(Variable clean, Variable noisy, Variable std, IntTensor idx, Variable gates) {

@@ -1,5 +1,6 @@
 package org.moe4j.moe;
 
+import java.util.function.DoubleSupplier;
 import org.moe4j.autograd.Arith;
 import org.moe4j.autograd.Indexing;
 import org.moe4j.autograd.LinearAlgebra;
@@ -7,6 +8,7 @@ import org.moe4j.autograd.Reductions;
 import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
+import org.moe4j.common.Rng;
 import org.moe4j.tensor.IntTensor;
 import org.moe4j.tensor.Tensor;
 
@@ -67,5 +69,21 @@ final class RouterSupport {
      */
     static Variable renormalize(Variable gates) {
         return Arith.div(gates, Arith.addScalar(Reductions.sum(gates, 1, true), 1e-20));
+    }
+
+    /** The context's Rng, for a router that draws in training; without one, an error naming the router and layer. */
+    static Rng trainingRng(RoutingContext ctx, String router, String why) {
+        if (ctx.rng() == null) {
+            throw new Moe4jException(router + " of layer " + ctx.layer() + ": " + why + ", so the routing context needs an"
+                    + " Rng (RoutingContext.training(layer, rng))");
+        }
+        return ctx.rng();
+    }
+
+    /** A fresh tensor of {@code like}'s shape and dtype filled row-major from {@code draw}, so a seed fixes it. */
+    static Tensor draws(Tensor like, DoubleSupplier draw) {
+        Tensor t = like.newZeros(like.shape());
+        for (int i = 0; i < t.numel(); i++) t.storage().set(i, draw.getAsDouble());
+        return t;
     }
 }
