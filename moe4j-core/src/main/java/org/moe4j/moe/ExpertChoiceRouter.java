@@ -3,7 +3,6 @@ package org.moe4j.moe;
 import java.util.Arrays;
 import org.moe4j.autograd.Losses;
 import org.moe4j.autograd.Variable;
-import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.Module;
@@ -23,11 +22,8 @@ public final class ExpertChoiceRouter extends Module implements Router {
     /** @param capacityFactor the average number of experts per token (the paper's c; 2 in its main runs) */
     public record Config(int dim, int experts, double capacityFactor) {
         public Config {
-            if (dim <= 0 || experts <= 0) throw new Moe4jException("expert-choice router: dim and experts must be positive");
-            if (!(capacityFactor > 0) || Double.isInfinite(capacityFactor)) {
-                throw new Moe4jException("expert-choice router: capacity factor must be positive and finite, got "
-                        + capacityFactor);
-            }
+            ConfigChecks.dimAndExperts("expert-choice router", dim, experts);
+            ConfigChecks.positive("expert-choice router", "capacity factor", capacityFactor);
         }
 
         public Config withCapacityFactor(double factor) {

@@ -17,7 +17,7 @@ public final class HashRouter extends Module implements Router {
     /** @param seed picks the hash; it is part of the trained model, like a weight */
     public record Config(int experts, long seed) {
         public Config {
-            if (experts <= 0) throw new Moe4jException("hash router: experts must be positive, got " + experts);
+            ConfigChecks.atLeast("hash router", "experts", experts, 1);
         }
 
         public Config withSeed(long s) {

@@ -8,7 +8,6 @@ import org.moe4j.autograd.Losses;
 import org.moe4j.autograd.Reductions;
 import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
-import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.kernel.TopK;
 import org.moe4j.nn.Init;
@@ -38,17 +37,12 @@ public final class NoisyTopKRouter extends Module implements Router {
      */
     public record Config(int dim, int experts, int k, double wImportance, double wLoad, double noiseEpsilon) {
         public Config {
-            if (dim <= 0 || experts <= 0) throw new Moe4jException("noisy top-k router: dim and experts must be positive");
-            if (k < 1 || k > experts) {
-                throw new Moe4jException("noisy top-k router: k must be in [1, " + experts + "], got " + k);
-            }
-            if (!(wImportance >= 0) || !(wLoad >= 0) || Double.isInfinite(wImportance) || Double.isInfinite(wLoad)) {
-                throw new Moe4jException("noisy top-k router: loss weights must be finite and >= 0, got importance "
-                        + wImportance + ", load " + wLoad);
-            }
-            if (!(noiseEpsilon >= 0) || Double.isInfinite(noiseEpsilon)) {
-                throw new Moe4jException("noisy top-k router: noise epsilon must be finite and >= 0, got " + noiseEpsilon);
-            }
+            String self = "noisy top-k router";
+            ConfigChecks.dimAndExperts(self, dim, experts);
+            ConfigChecks.inRange(self, "k", k, 1, experts);
+            ConfigChecks.nonNegative(self, "importance loss weight", wImportance);
+            ConfigChecks.nonNegative(self, "load loss weight", wLoad);
+            ConfigChecks.nonNegative(self, "noise epsilon", noiseEpsilon);
         }
 
         /** The paper's loss weights (0.1 each, appendix A) and noise epsilon 1e-2. */

@@ -33,8 +33,8 @@ public final class SmearRouter extends Module implements Router {
 
     public record Config(int dim, int experts, Pooling pooling) {
         public Config {
-            if (dim <= 0 || experts <= 0) throw new Moe4jException("smear router: dim and experts must be positive");
-            if (pooling == null) throw new Moe4jException("smear router: pooling must be given");
+            ConfigChecks.dimAndExperts("smear router", dim, experts);
+            ConfigChecks.given("smear router", "pooling", pooling);
         }
 
         /** Probabilities averaged over each sequence. */

@@ -24,7 +24,7 @@ public final class SwitchRouter extends Module implements Router {
     /** @param jitter eps of the multiplicative input jitter in training, in [0, 1); 0 = none */
     public record Config(int dim, int experts, double jitter) {
         public Config {
-            if (dim <= 0 || experts <= 0) throw new Moe4jException("switch router: dim and experts must be positive");
+            ConfigChecks.dimAndExperts("switch router", dim, experts);
             if (!(jitter >= 0 && jitter < 1)) {
                 throw new Moe4jException("switch router: jitter must be in [0, 1), got " + jitter);
             }

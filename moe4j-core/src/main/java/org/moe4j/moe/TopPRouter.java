@@ -44,20 +44,13 @@ public final class TopPRouter extends Module implements Router {
      */
     public record Config(int dim, int experts, double threshold, int maxK, double dynamicLossWeight) {
         public Config {
-            if (dim <= 0 || experts <= 0) {
-                throw new Moe4jException("top-p router: dim and experts must be positive, got dim=" + dim + ", experts="
-                        + experts);
-            }
+            String self = "top-p router";
+            ConfigChecks.dimAndExperts(self, dim, experts);
             if (!(threshold > 0 && threshold <= 1)) {
-                throw new Moe4jException("top-p router: threshold p must be in (0, 1], got " + threshold);
+                throw new Moe4jException(self + ": threshold p must be in (0, 1], got " + threshold);
             }
-            if (maxK < 1 || maxK > experts) {
-                throw new Moe4jException("top-p router: maxK must be in [1, " + experts + "], got " + maxK);
-            }
-            if (!(dynamicLossWeight >= 0) || Double.isInfinite(dynamicLossWeight)) {
-                throw new Moe4jException("top-p router: dynamic loss weight must be >= 0 and finite, got "
-                        + dynamicLossWeight);
-            }
+            ConfigChecks.inRange(self, "maxK", maxK, 1, experts);
+            ConfigChecks.nonNegative(self, "dynamic loss weight", dynamicLossWeight);
         }
 
         /** Threshold 0.4, no cap (maxK = experts), dynamic loss weight 1e-4. */
