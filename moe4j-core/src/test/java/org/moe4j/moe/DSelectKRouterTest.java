@@ -226,18 +226,4 @@ class DSelectKRouterTest {
                 Variable.constant(Tensor.of(new float[] {Float.NaN, 0}, 1, 2)), RoutingContext.inference("blocks.2.moe")));
         assertTrue(nan.getMessage().contains("blocks.2.moe"), nan.getMessage());
     }
-
-    @Test
-    void catalogEntryBuildsALayerThatRuns() {
-        MoeConfig config = MoeConfig.of(8, 16, 4, 2);
-        Router router = DSelectKRouter.INFO.create(config, new Rng(1));
-        assertTrue(router instanceof DSelectKRouter);
-        assertEquals(4, router.experts());
-        MoeLayer layer = new MoeLayer(config, router, new Rng(2));
-        Variable x = Variable.parameter(TestData.randn(new Rng(3), 8, 8));
-        MoeOutput out = layer.forward(x, RoutingContext.training("moe", new Rng(1)));
-        assertEquals(8, out.output().dim(0));
-        Reductions.sum(out.output()).backward();
-        assertNotNull(x.grad());
-    }
 }

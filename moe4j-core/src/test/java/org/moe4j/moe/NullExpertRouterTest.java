@@ -216,18 +216,4 @@ class NullExpertRouterTest {
         NullExpertRouter router = new NullExpertRouter(NullExpertRouter.Config.of(4, 4, 2, 2), new Rng(1));
         assertThrows(Moe4jException.class, () -> new MoeLayer(MoeConfig.of(4, 8, 6, 2), router, new Rng(1)));
     }
-
-    @Test
-    void catalogEntryBuildsALayerThatRuns() {
-        MoeConfig config = MoeConfig.of(8, 16, 4, 2);
-        Router router = NullExpertRouter.INFO.create(config, new Rng(1));
-        assertTrue(router instanceof NullExpertRouter);
-        assertEquals(4, router.experts());
-        MoeLayer layer = new MoeLayer(config, router, new Rng(2));
-        Variable x = Variable.parameter(TestData.randn(new Rng(3), 8, 8));
-        MoeOutput out = layer.forward(x, RoutingContext.training("moe", new Rng(1)));
-        assertEquals(8, out.output().dim(0));
-        Reductions.sum(out.output()).backward();
-        assertNotNull(x.grad());
-    }
 }

@@ -2,7 +2,6 @@ package org.moe4j.moe;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -179,19 +178,5 @@ class SmearRouterTest {
         }
         assertThrows(Moe4jException.class, () -> SmearRouter.Config.of(0, 3));
         assertThrows(Moe4jException.class, () -> SmearRouter.Config.of(2, 3).withPooling(null));
-    }
-
-    @Test
-    void catalogEntryBuildsALayerThatRuns() {
-        MoeConfig config = MoeConfig.of(8, 16, 4, 2);
-        Router router = SmearRouter.INFO.create(config, new Rng(1));
-        assertTrue(router instanceof SmearRouter);
-        assertEquals(4, router.experts());
-        MoeLayer layer = new MoeLayer(config, router, new Rng(2));
-        Variable x = Variable.parameter(TestData.randn(new Rng(3), 8, 8));
-        MoeOutput out = layer.forward(x, RoutingContext.training("moe", new Rng(1)).withSequenceStarts(new int[] {0, 5}));
-        assertEquals(8, out.output().dim(0));
-        Reductions.sum(out.output()).backward();
-        assertNotNull(x.grad());
     }
 }
