@@ -2,7 +2,6 @@ package org.moe4j.moe;
 
 import org.moe4j.autograd.Activations;
 import org.moe4j.autograd.Arith;
-import org.moe4j.autograd.LinearAlgebra;
 import org.moe4j.autograd.Losses;
 import org.moe4j.autograd.Reductions;
 import org.moe4j.autograd.Shaping;

@@ -12,7 +12,10 @@ import org.moe4j.common.Rng;
 import org.moe4j.tensor.IntTensor;
 import org.moe4j.tensor.Tensor;
 
-/** Steps most routers share: the gate projection with its NaN check, and per-token choices turned into assignments. */
+/**
+ * Steps the routers share: the gate projection with its NaN check, per-token choices turned into assignments, the
+ * renormalisation of chosen gates, and the seeded draws of routers that add randomness in training.
+ */
 final class RouterSupport {
     private RouterSupport() {}
 
