@@ -42,18 +42,16 @@ public final class BalanceLosses {
 
     /**
      * The loss of {@link #loadBalance} for each sequence on its own, averaged (DeepSeek-V2): balance is asked of
-     * every sequence, not only of the batch. {@code sequenceStarts} lists the first row of each sequence.
+     * every sequence, not only of the batch. {@code sequenceStarts} lists the first row of each sequence, from 0.
      */
     public static Variable sequenceLoadBalance(Variable probs, Assignments a, int[] sequenceStarts) {
         int tokens = probs.dim(0);
+        RoutingContext.checkSequenceStarts("sequence load balance", sequenceStarts, tokens);
         int sequences = sequenceStarts.length;
         Variable total = null;
         for (int s = 0; s < sequences; s++) {
             int from = sequenceStarts[s];
             int to = s + 1 < sequences ? sequenceStarts[s + 1] : tokens;
-            if (from < 0 || to > tokens || to <= from) {
-                throw new Moe4jException("sequence starts must increase within [0, " + tokens + "), got " + java.util.Arrays.toString(sequenceStarts));
-            }
             int[] load = new int[a.experts()];
             for (int i = 0; i < a.size(); i++) {
                 if (a.token()[i] >= from && a.token()[i] < to) load[a.expert()[i]]++;

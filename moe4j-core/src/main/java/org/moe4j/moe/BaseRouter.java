@@ -4,7 +4,6 @@ import org.moe4j.autograd.Activations;
 import org.moe4j.autograd.Indexing;
 import org.moe4j.autograd.Losses;
 import org.moe4j.autograd.Variable;
-import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.Module;
@@ -35,10 +34,7 @@ public final class BaseRouter extends Module implements Router {
      */
     public record Config(int dim, int experts) {
         public Config {
-            if (dim <= 0 || experts <= 0) {
-                throw new Moe4jException("BASE router: dim and experts must be positive, got dim=" + dim + ", experts="
-                        + experts);
-            }
+            ConfigChecks.dimAndExperts("BASE router", dim, experts);
         }
 
         public Config withDim(int d) {

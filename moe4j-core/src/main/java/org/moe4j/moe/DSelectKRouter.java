@@ -2,7 +2,6 @@ package org.moe4j.moe;
 
 import org.moe4j.autograd.Activations;
 import org.moe4j.autograd.Arith;
-import org.moe4j.autograd.LinearAlgebra;
 import org.moe4j.autograd.Losses;
 import org.moe4j.autograd.Reductions;
 import org.moe4j.autograd.Shaping;
@@ -43,18 +42,15 @@ public final class DSelectKRouter extends Module implements Router {
      */
     public record Config(int dim, int experts, int k, double gamma, double entropyWeight) {
         public Config {
-            if (dim <= 0) throw new Moe4jException("dselect-k router: dim must be positive, got " + dim);
+            String self = "dselect-k router";
+            ConfigChecks.dimAndExperts(self, dim, experts);
             if (experts < 2 || Integer.bitCount(experts) != 1) {
-                throw new Moe4jException("dselect-k router: experts must be a power of two >= 2 (each selector encodes an"
-                        + " expert in log2(experts) binary digits), got " + experts);
+                throw new Moe4jException(self + ": experts must be a power of two >= 2 (each selector encodes an expert"
+                        + " in log2(experts) binary digits), got " + experts);
             }
-            if (k < 1 || k > experts) throw new Moe4jException("dselect-k router: k must be in [1, " + experts + "], got " + k);
-            if (!(gamma > 0) || Double.isInfinite(gamma)) {
-                throw new Moe4jException("dselect-k router: gamma must be positive and finite, got " + gamma);
-            }
-            if (!(entropyWeight >= 0) || Double.isInfinite(entropyWeight)) {
-                throw new Moe4jException("dselect-k router: entropy weight must be finite and >= 0, got " + entropyWeight);
-            }
+            ConfigChecks.inRange(self, "k", k, 1, experts);
+            ConfigChecks.positive(self, "gamma", gamma);
+            ConfigChecks.nonNegative(self, "entropy weight", entropyWeight);
         }
 
         /** gamma 1, no entropy regularizer. */

@@ -1,10 +1,8 @@
 package org.moe4j.moe;
 
-import org.moe4j.autograd.Indexing;
+import java.util.Arrays;
 import org.moe4j.autograd.Losses;
-import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
-import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.Module;
@@ -24,11 +22,8 @@ public final class ExpertChoiceRouter extends Module implements Router {
     /** @param capacityFactor the average number of experts per token (the paper's c; 2 in its main runs) */
     public record Config(int dim, int experts, double capacityFactor) {
         public Config {
-            if (dim <= 0 || experts <= 0) throw new Moe4jException("expert-choice router: dim and experts must be positive");
-            if (!(capacityFactor > 0) || Double.isInfinite(capacityFactor)) {
-                throw new Moe4jException("expert-choice router: capacity factor must be positive and finite, got "
-                        + capacityFactor);
-            }
+            ConfigChecks.dimAndExperts("expert-choice router", dim, experts);
+            ConfigChecks.positive("expert-choice router", "capacity factor", capacityFactor);
         }
 
         public Config withCapacityFactor(double factor) {
@@ -57,14 +52,10 @@ public final class ExpertChoiceRouter extends Module implements Router {
         int tokens = probs.dim(0), experts = config.experts();
         int capacity = ExpertChoice.capacity(tokens, experts, config.capacityFactor());
         ExpertChoice.Selection s = ExpertChoice.select(probs.value(), capacity);
-        int[] flat = new int[s.size()];
-        float[] score = new float[s.size()];
-        for (int i = 0; i < flat.length; i++) {
-            flat[i] = s.token()[i] * experts + s.expert()[i];
-            score[i] = (float) s.score()[i];
-        }
-        Variable gates = Indexing.indexSelect(Shaping.reshape(probs, tokens * experts), 0, IntTensor.of(flat));
-        Assignments a = new Assignments(tokens, experts, s.token(), s.expert(), gates, score);
+        int[] choice = new int[tokens * experts]; // [tokens, experts]: e where expert e took the token, else -1
+        Arrays.fill(choice, -1);
+        for (int i = 0; i < s.size(); i++) choice[s.token()[i] * experts + s.expert()[i]] = s.expert()[i];
+        Assignments a = RouterSupport.fromChoices(new IntTensor(choice, new int[] {tokens, experts}), probs, experts);
         return new RouterOutput.Sparse(a, probs, logits, null);
     }
 

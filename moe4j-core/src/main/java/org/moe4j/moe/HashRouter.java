@@ -17,7 +17,7 @@ public final class HashRouter extends Module implements Router {
     /** @param seed picks the hash; it is part of the trained model, like a weight */
     public record Config(int experts, long seed) {
         public Config {
-            if (experts <= 0) throw new Moe4jException("hash router: experts must be positive, got " + experts);
+            ConfigChecks.atLeast("hash router", "experts", experts, 1);
         }
 
         public Config withSeed(long s) {
@@ -51,19 +51,14 @@ public final class HashRouter extends Module implements Router {
             throw new Moe4jException("hash router of layer " + ctx.layer() + ": " + ids.numel() + " token ids for "
                     + tokens + " tokens; give one id per routed token");
         }
-        int[] token = new int[tokens];
-        int[] expert = new int[tokens];
-        float[] score = new float[tokens];
+        int[] expert = new int[tokens]; // [tokens, 1]
         for (int t = 0; t < tokens; t++) {
             int id = ids.data()[t];
             if (id < 0) throw new Moe4jException("hash router of layer " + ctx.layer() + ": token " + t + " has id " + id);
-            token[t] = t;
             expert[t] = hash.expertOf(id);
-            score[t] = 1;
         }
-        Tensor ones = x.value().newZeros(tokens);
-        for (int t = 0; t < tokens; t++) ones.storage().set(t, 1);
-        Assignments a = new Assignments(tokens, config.experts(), token, expert, Variable.constant(ones), score);
+        Variable ones = Variable.constant(Tensor.full(x.value().dtype(), 1, tokens, 1));
+        Assignments a = RouterSupport.fromChoices(new IntTensor(expert, new int[] {tokens, 1}), ones, config.experts());
         return new RouterOutput.Sparse(a, null, null, null);
     }
 

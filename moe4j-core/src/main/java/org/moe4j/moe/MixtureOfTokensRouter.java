@@ -25,8 +25,8 @@ public final class MixtureOfTokensRouter extends Module implements Router {
     /** @param groupSize tokens mixed together; consecutive rows */
     public record Config(int dim, int experts, int groupSize) {
         public Config {
-            if (dim <= 0 || experts <= 0) throw new Moe4jException("mixture-of-tokens router: dim and experts must be positive");
-            if (groupSize < 1) throw new Moe4jException("mixture-of-tokens router: group size must be >= 1, got " + groupSize);
+            ConfigChecks.dimAndExperts("mixture-of-tokens router", dim, experts);
+            ConfigChecks.atLeast("mixture-of-tokens router", "group size", groupSize, 1);
         }
 
         /** Groups of 4 tokens. */

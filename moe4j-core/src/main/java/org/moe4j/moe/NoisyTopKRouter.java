@@ -8,13 +8,11 @@ import org.moe4j.autograd.Losses;
 import org.moe4j.autograd.Reductions;
 import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
-import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.kernel.TopK;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.Module;
 import org.moe4j.tensor.IntTensor;
-import org.moe4j.tensor.Tensor;
 
 /**
  * Noisy top-k gating (Shazeer et al. 2017, "Outrageously Large Neural Networks: The Sparsely-Gated
@@ -39,17 +37,12 @@ public final class NoisyTopKRouter extends Module implements Router {
      */
     public record Config(int dim, int experts, int k, double wImportance, double wLoad, double noiseEpsilon) {
         public Config {
-            if (dim <= 0 || experts <= 0) throw new Moe4jException("noisy top-k router: dim and experts must be positive");
-            if (k < 1 || k > experts) {
-                throw new Moe4jException("noisy top-k router: k must be in [1, " + experts + "], got " + k);
-            }
-            if (!(wImportance >= 0) || !(wLoad >= 0) || Double.isInfinite(wImportance) || Double.isInfinite(wLoad)) {
-                throw new Moe4jException("noisy top-k router: loss weights must be finite and >= 0, got importance "
-                        + wImportance + ", load " + wLoad);
-            }
-            if (!(noiseEpsilon >= 0) || Double.isInfinite(noiseEpsilon)) {
-                throw new Moe4jException("noisy top-k router: noise epsilon must be finite and >= 0, got " + noiseEpsilon);
-            }
+            String self = "noisy top-k router";
+            ConfigChecks.dimAndExperts(self, dim, experts);
+            ConfigChecks.inRange(self, "k", k, 1, experts);
+            ConfigChecks.nonNegative(self, "importance loss weight", wImportance);
+            ConfigChecks.nonNegative(self, "load loss weight", wLoad);
+            ConfigChecks.nonNegative(self, "noise epsilon", noiseEpsilon);
         }
 
         /** The paper's loss weights (0.1 each, appendix A) and noise epsilon 1e-2. */
@@ -90,25 +83,16 @@ public final class NoisyTopKRouter extends Module implements Router {
             Variable gates = Losses.softmax(Indexing.gather(clean, 1, idx), -1);
             return new RouterOutput.Sparse(RouterSupport.fromChoices(idx, gates, config.experts()), null, clean, null);
         }
-        if (ctx.rng() == null) {
-            throw new Moe4jException("noisy top-k router of layer " + ctx.layer() + ": training draws noise, so the "
-                    + "routing context needs an Rng (RoutingContext.training(layer, rng))");
-        }
+        Rng rng = RouterSupport.trainingRng(ctx, "noisy top-k router", "training draws noise");
         Variable std = Arith.addScalar(Activations.softplus(LinearAlgebra.linear(x, noiseWeight, null)),
                 config.noiseEpsilon());
-        Variable noisy = Arith.add(clean, Arith.mul(Variable.constant(normals(ctx.rng(), clean.value())), std));
+        Variable normals = Variable.constant(RouterSupport.draws(clean.value(), rng::normal)); // [tokens, experts]
+        Variable noisy = Arith.add(clean, Arith.mul(normals, std));
         RouterSupport.checkFinite(noisy.value(), ctx);
         IntTensor idx = TopK.topK(noisy.value(), config.k(), -1).indices(); // [tokens, k]
         Variable gates = Losses.softmax(Indexing.gather(noisy, 1, idx), -1);
         Variable loss = routerLoss(clean, noisy, std, idx, gates);
         return new RouterOutput.Sparse(RouterSupport.fromChoices(idx, gates, config.experts()), null, clean, loss);
-    }
-
-    /** A fresh [tokens, experts] tensor of standard normals in the logits' dtype, row-major. */
-    private static Tensor normals(Rng rng, Tensor like) {
-        Tensor n = like.newZeros(like.shape());
-        for (int i = 0; i < n.numel(); i++) n.storage().set(i, rng.normal());
-        return n;
     }
 
     private Variable routerLoss(Variable clean, Variable noisy, Variable std, IntTensor idx, Variable gates) {

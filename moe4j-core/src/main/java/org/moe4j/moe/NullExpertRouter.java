@@ -5,7 +5,6 @@ import org.moe4j.autograd.Indexing;
 import org.moe4j.autograd.Losses;
 import org.moe4j.autograd.Reductions;
 import org.moe4j.autograd.Variable;
-import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.kernel.TopK;
 import org.moe4j.nn.Init;
@@ -50,16 +49,12 @@ public final class NullExpertRouter extends Module implements Router {
      */
     public record Config(int dim, int experts, int nullExperts, int k, GateNorm norm, double balanceWeight) {
         public Config {
-            if (dim <= 0 || experts <= 0) throw new Moe4jException("null-expert router: dim and experts must be positive");
-            if (nullExperts < 0) throw new Moe4jException("null-expert router: null experts must be >= 0, got " + nullExperts);
-            if (k < 1 || k > experts + nullExperts) {
-                throw new Moe4jException("null-expert router: k must be in [1, experts + null experts = "
-                        + (experts + nullExperts) + "], got " + k);
-            }
-            if (norm == null) throw new Moe4jException("null-expert router: gate normalisation must be given");
-            if (!(balanceWeight >= 0) || Double.isInfinite(balanceWeight)) {
-                throw new Moe4jException("null-expert router: balance weight must be finite and >= 0, got " + balanceWeight);
-            }
+            String self = "null-expert router";
+            ConfigChecks.dimAndExperts(self, dim, experts);
+            ConfigChecks.atLeast(self, "null experts", nullExperts, 0);
+            ConfigChecks.inRange(self, "k (slots, null ones included)", k, 1, experts + nullExperts);
+            ConfigChecks.given(self, "gate normalisation", norm);
+            ConfigChecks.nonNegative(self, "balance weight", balanceWeight);
         }
 
         /** Gates normalised over the k chosen slots, balance loss weight 0.01 (the layer's default). */
@@ -115,7 +110,7 @@ public final class NullExpertRouter extends Module implements Router {
         for (int i = 0; i < real.length; i++) real[i] = slot.data()[i] < experts ? slot.data()[i] : -1;
         Variable gates = switch (config.norm()) {
             case NONE -> chosen;
-            case TOP_K -> Arith.div(chosen, Reductions.sum(chosen, new int[] {1}, true));
+            case TOP_K -> RouterSupport.renormalize(chosen);
             case REAL_CHOSEN -> Arith.div(chosen, realSum(chosen, real));
         };
         Assignments a = RouterSupport.fromChoices(new IntTensor(real, slot.shape()), gates, experts);

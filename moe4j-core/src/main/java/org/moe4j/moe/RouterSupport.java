@@ -1,13 +1,21 @@
 package org.moe4j.moe;
 
+import java.util.function.DoubleSupplier;
+import org.moe4j.autograd.Arith;
+import org.moe4j.autograd.Indexing;
 import org.moe4j.autograd.LinearAlgebra;
+import org.moe4j.autograd.Reductions;
 import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
+import org.moe4j.common.Rng;
 import org.moe4j.tensor.IntTensor;
 import org.moe4j.tensor.Tensor;
 
-/** Steps most routers share: the gate projection with its NaN check, and top-k choices turned into assignments. */
+/**
+ * Steps the routers share: the gate projection with its NaN check, per-token choices turned into assignments, the
+ * renormalisation of chosen gates, and the seeded draws of routers that add randomness in training.
+ */
 final class RouterSupport {
     private RouterSupport() {}
 
@@ -32,8 +40,9 @@ final class RouterSupport {
     }
 
     /**
-     * Assignments from per-token choices: token t's slot s goes to {@code idx[t, s]} with gate {@code gates[t, s]}.
-     * Slots whose index is negative (null experts, no choice) are left out.
+     * Assignments from per-token choices: token t's slot s goes to {@code idx[t, s]} with gate {@code gates[t, s]},
+     * preferred by that gate when capacity forces drops. Slots whose index is negative (null experts, no choice)
+     * are left out, so a router whose tokens take varying numbers of experts marks the rest of each row -1.
      */
     static Assignments fromChoices(IntTensor idx, Variable gates, int experts) {
         int tokens = idx.dim(0), k = idx.dim(1);
@@ -51,8 +60,33 @@ final class RouterSupport {
                 slot[a++] = t * k + s;
             }
         }
-        Variable g = kept == tokens * k ? flat : org.moe4j.autograd.Indexing.indexSelect(flat, 0, IntTensor.of(slot));
+        Variable g = kept == tokens * k ? flat : Indexing.indexSelect(flat, 0, IntTensor.of(slot));
         float[] score = g.value().toFloatArray();
         return new Assignments(tokens, experts, token, expert, g, score);
+    }
+
+    /**
+     * Each token's chosen gates [tokens, k] divided by their sum, so they sum to 1. The 1e-20 on the sum is
+     * DeepSeek-V3's: a row of underflowed sigmoid scores gives zeros, not NaN; against a sum of chosen softmax
+     * probabilities (at least 1/experts) it is negligible.
+     */
+    static Variable renormalize(Variable gates) {
+        return Arith.div(gates, Arith.addScalar(Reductions.sum(gates, 1, true), 1e-20));
+    }
+
+    /** The context's Rng, for a router that draws in training; without one, an error naming the router and layer. */
+    static Rng trainingRng(RoutingContext ctx, String router, String why) {
+        if (ctx.rng() == null) {
+            throw new Moe4jException(router + " of layer " + ctx.layer() + ": " + why + ", so the routing context needs an"
+                    + " Rng (RoutingContext.training(layer, rng))");
+        }
+        return ctx.rng();
+    }
+
+    /** A fresh tensor of {@code like}'s shape and dtype filled row-major from {@code draw}, so a seed fixes it. */
+    static Tensor draws(Tensor like, DoubleSupplier draw) {
+        Tensor t = like.newZeros(like.shape());
+        for (int i = 0; i < t.numel(); i++) t.storage().set(i, draw.getAsDouble());
+        return t;
     }
 }

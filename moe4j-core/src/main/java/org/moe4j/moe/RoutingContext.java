@@ -1,5 +1,7 @@
 package org.moe4j.moe;
 
+import java.util.Arrays;
+import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.tensor.IntTensor;
 
@@ -38,5 +40,19 @@ public record RoutingContext(String layer, boolean training, Rng rng, IntTensor 
 
     public RoutingContext withLayer(String name) {
         return new RoutingContext(name, training, rng, tokenIds, sequenceStarts, loadTracker);
+    }
+
+    /**
+     * Checks that {@code starts} split {@code tokens} rows into sequences: from 0, strictly increasing, each below
+     * {@code tokens} (and none when there are no rows). {@code who} begins the message.
+     */
+    static void checkSequenceStarts(String who, int[] starts, int tokens) {
+        boolean valid = tokens == 0 ? starts.length == 0 : starts.length > 0 && starts[0] == 0;
+        for (int s = 1; valid && s < starts.length; s++) valid = starts[s] > starts[s - 1];
+        if (valid && starts.length > 0) valid = starts[starts.length - 1] < tokens;
+        if (!valid) {
+            throw new Moe4jException(who + ": sequence starts must begin at 0 and increase strictly below " + tokens
+                    + " tokens, got " + Arrays.toString(starts));
+        }
     }
 }

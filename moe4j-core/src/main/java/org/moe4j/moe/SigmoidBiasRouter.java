@@ -43,31 +43,23 @@ public final class SigmoidBiasRouter extends Module implements Router {
     public record Config(int dim, int experts, int k, int groups, int topkGroups, boolean normTopkProb,
             double routedScaling, double biasUpdateSpeed) {
         public Config {
-            String self = "sigmoid-bias router: ";
-            if (dim <= 0 || experts <= 0) {
-                throw new Moe4jException(self + "dim and experts must be positive, got dim=" + dim + ", experts=" + experts);
-            }
+            String self = "sigmoid-bias router";
+            ConfigChecks.dimAndExperts(self, dim, experts);
             if (groups < 1 || experts % groups != 0) {
-                throw new Moe4jException(self + groups + " groups do not divide " + experts + " experts evenly");
+                throw new Moe4jException(self + ": " + groups + " groups do not divide " + experts + " experts evenly");
             }
-            if (topkGroups < 1 || topkGroups > groups) {
-                throw new Moe4jException(self + "topkGroups must be in [1, " + groups + "], got " + topkGroups);
-            }
+            ConfigChecks.inRange(self, "topkGroups", topkGroups, 1, groups);
             int reachable = topkGroups * (experts / groups);
             if (k < 1 || k > reachable) {
-                throw new Moe4jException(self + "k must be in [1, " + reachable + "] (the experts in " + topkGroups
+                throw new Moe4jException(self + ": k must be in [1, " + reachable + "] (the experts in " + topkGroups
                         + " of " + groups + " groups), got " + k);
             }
             if (groups > 1 && experts / groups < 2) {
-                throw new Moe4jException(self + "a group's score is the sum of its two best experts, so groups need at "
-                        + "least 2 experts; " + groups + " groups of " + experts + " experts hold " + experts / groups);
+                throw new Moe4jException(self + ": a group's score is the sum of its two best experts, so groups need at"
+                        + " least 2 experts; " + groups + " groups of " + experts + " experts hold " + experts / groups);
             }
-            if (!(routedScaling > 0) || Double.isInfinite(routedScaling)) {
-                throw new Moe4jException(self + "routed scaling must be positive and finite, got " + routedScaling);
-            }
-            if (!(biasUpdateSpeed >= 0) || Double.isInfinite(biasUpdateSpeed)) {
-                throw new Moe4jException(self + "bias update speed must be >= 0 and finite, got " + biasUpdateSpeed);
-            }
+            ConfigChecks.positive(self, "routed scaling", routedScaling);
+            ConfigChecks.nonNegative(self, "bias update speed", biasUpdateSpeed);
         }
 
         /** No group limit, normalised gates, scaling 1, gamma 1e-3. */
@@ -127,10 +119,7 @@ public final class SigmoidBiasRouter extends Module implements Router {
         IntTensor idx = selection.select(Tensor.ofDoubles(biased, tokens, experts));
 
         Variable gates = Indexing.gather(scores, 1, idx);
-        if (config.normTopkProb()) {
-            // V3 adds 1e-20 so that a row of underflowed scores gives zeros, not NaN.
-            gates = Arith.div(gates, Arith.addScalar(Reductions.sum(gates, 1, true), 1e-20));
-        }
+        if (config.normTopkProb()) gates = RouterSupport.renormalize(gates);
         if (config.routedScaling() != 1.0) gates = Arith.mulScalar(gates, config.routedScaling());
         Variable probs = Arith.div(scores, Reductions.sum(scores, 1, true));
         return new RouterOutput.Sparse(RouterSupport.fromChoices(idx, gates, experts), probs, logits, null);

@@ -4,7 +4,6 @@ import org.moe4j.autograd.Activations;
 import org.moe4j.autograd.Indexing;
 import org.moe4j.autograd.Losses;
 import org.moe4j.autograd.Variable;
-import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.kernel.TopK;
 import org.moe4j.nn.Init;
@@ -32,19 +31,11 @@ public final class SinkhornRouter extends Module implements Router {
      */
     public record Config(int dim, int experts, int k, int maxIterations, double tolerance) {
         public Config {
-            if (dim <= 0 || experts <= 0) {
-                throw new Moe4jException("sinkhorn router: dim and experts must be positive, got dim=" + dim
-                        + ", experts=" + experts);
-            }
-            if (k < 1 || k > experts) {
-                throw new Moe4jException("sinkhorn router: k must be in [1, " + experts + "], got " + k);
-            }
-            if (maxIterations < 1) {
-                throw new Moe4jException("sinkhorn router: maxIterations must be at least 1, got " + maxIterations);
-            }
-            if (!(tolerance > 0) || Double.isInfinite(tolerance)) {
-                throw new Moe4jException("sinkhorn router: tolerance must be positive and finite, got " + tolerance);
-            }
+            String self = "sinkhorn router";
+            ConfigChecks.dimAndExperts(self, dim, experts);
+            ConfigChecks.inRange(self, "k", k, 1, experts);
+            ConfigChecks.atLeast(self, "maxIterations", maxIterations, 1);
+            ConfigChecks.positive(self, "tolerance", tolerance);
         }
 
         /** {@link Sinkhorn}'s default iterations (100) and tolerance (1e-4, Megatron's). */

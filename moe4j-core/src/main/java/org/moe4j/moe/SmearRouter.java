@@ -3,7 +3,6 @@ package org.moe4j.moe;
 import org.moe4j.autograd.LinearAlgebra;
 import org.moe4j.autograd.Losses;
 import org.moe4j.autograd.Variable;
-import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.Module;
@@ -33,8 +32,8 @@ public final class SmearRouter extends Module implements Router {
 
     public record Config(int dim, int experts, Pooling pooling) {
         public Config {
-            if (dim <= 0 || experts <= 0) throw new Moe4jException("smear router: dim and experts must be positive");
-            if (pooling == null) throw new Moe4jException("smear router: pooling must be given");
+            ConfigChecks.dimAndExperts("smear router", dim, experts);
+            ConfigChecks.given("smear router", "pooling", pooling);
         }
 
         /** Probabilities averaged over each sequence. */
@@ -87,16 +86,9 @@ public final class SmearRouter extends Module implements Router {
             for (int t = 0; t < tokens; t++) group[t] = t;
             return group;
         }
-        if (starts.length == 0 && tokens > 0) {
-            throw new Moe4jException("smear router of layer " + ctx.layer() + ": empty sequence starts for " + tokens
-                    + " tokens (pass null for one group per token)");
-        }
+        RoutingContext.checkSequenceStarts("smear router of layer " + ctx.layer(), starts, tokens);
         for (int s = 0; s < starts.length; s++) {
             int end = s + 1 < starts.length ? starts[s + 1] : tokens;
-            if ((s == 0 && starts[0] != 0) || end <= starts[s] || end > tokens) {
-                throw new Moe4jException("smear router of layer " + ctx.layer() + ": sequence starts must begin at 0 and"
-                        + " increase strictly below " + tokens + " tokens, got " + java.util.Arrays.toString(starts));
-            }
             for (int t = starts[s]; t < end; t++) group[t] = s;
         }
         return group;

@@ -3,9 +3,7 @@ package org.moe4j.moe;
 import org.moe4j.autograd.Arith;
 import org.moe4j.autograd.Indexing;
 import org.moe4j.autograd.Losses;
-import org.moe4j.autograd.Reductions;
 import org.moe4j.autograd.Variable;
-import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.kernel.TopK;
 import org.moe4j.nn.Init;
@@ -31,11 +29,10 @@ public final class SoftmaxTopKRouter extends Module implements Router {
      */
     public record Config(int dim, int experts, int k, SoftmaxOrder order, boolean renormalize, double routedScaling) {
         public Config {
-            if (dim <= 0 || experts <= 0) throw new Moe4jException("top-k router: dim and experts must be positive");
-            if (k < 1 || k > experts) throw new Moe4jException("top-k router: k must be in [1, " + experts + "], got " + k);
-            if (!(routedScaling > 0) || Double.isInfinite(routedScaling)) {
-                throw new Moe4jException("top-k router: routed scaling must be positive, got " + routedScaling);
-            }
+            String self = "top-k router";
+            ConfigChecks.dimAndExperts(self, dim, experts);
+            ConfigChecks.inRange(self, "k", k, 1, experts);
+            ConfigChecks.positive(self, "routed scaling", routedScaling);
         }
 
         /** Softmax before top-k, no renormalisation, scaling 1. */
@@ -79,7 +76,7 @@ public final class SoftmaxTopKRouter extends Module implements Router {
         Variable gates = switch (config.order()) {
             case BEFORE_TOP_K -> {
                 Variable g = Indexing.gather(probs, 1, idx);
-                yield config.renormalize() ? Arith.div(g, Reductions.sum(g, new int[] {1}, true)) : g;
+                yield config.renormalize() ? RouterSupport.renormalize(g) : g;
             }
             case AFTER_TOP_K -> Losses.softmax(Indexing.gather(logits, 1, idx), -1);
         };

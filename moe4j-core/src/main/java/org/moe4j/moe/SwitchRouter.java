@@ -24,7 +24,7 @@ public final class SwitchRouter extends Module implements Router {
     /** @param jitter eps of the multiplicative input jitter in training, in [0, 1); 0 = none */
     public record Config(int dim, int experts, double jitter) {
         public Config {
-            if (dim <= 0 || experts <= 0) throw new Moe4jException("switch router: dim and experts must be positive");
+            ConfigChecks.dimAndExperts("switch router", dim, experts);
             if (!(jitter >= 0 && jitter < 1)) {
                 throw new Moe4jException("switch router: jitter must be in [0, 1), got " + jitter);
             }
@@ -59,25 +59,16 @@ public final class SwitchRouter extends Module implements Router {
     public RouterOutput route(Variable x, RoutingContext ctx) {
         Variable input = x;
         if (ctx.training() && config.jitter() > 0) {
-            if (ctx.rng() == null) {
-                throw new Moe4jException("switch router of layer " + ctx.layer() + ": training jitters the router input,"
-                        + " so the routing context needs an Rng (RoutingContext.training(layer, rng)), or set jitter 0");
-            }
-            input = Arith.mul(x, Variable.constant(jitter(ctx.rng(), x.value())));
+            Rng rng = RouterSupport.trainingRng(ctx, "switch router", "training jitters the router input (or set jitter 0)");
+            double eps = config.jitter();
+            Tensor factors = RouterSupport.draws(x.value(), () -> rng.uniform(1 - eps, 1 + eps)); // x's shape
+            input = Arith.mul(x, Variable.constant(factors));
         }
         Variable logits = RouterSupport.logits(input, weight, ctx);
         Variable probs = Losses.softmax(logits, -1);
         IntTensor idx = TopK.topK(logits.value(), 1, -1).indices(); // [tokens, 1]; ties to the lower expert
         Variable gates = Indexing.gather(probs, 1, idx);
         return new RouterOutput.Sparse(RouterSupport.fromChoices(idx, gates, config.experts()), probs, logits, null);
-    }
-
-    /** Factors U(1 - eps, 1 + eps) of x's shape and dtype, row-major. */
-    private Tensor jitter(Rng rng, Tensor like) {
-        Tensor u = like.newZeros(like.shape());
-        double eps = config.jitter();
-        for (int i = 0; i < u.numel(); i++) u.storage().set(i, rng.uniform(1 - eps, 1 + eps));
-        return u;
     }
 
     @Override

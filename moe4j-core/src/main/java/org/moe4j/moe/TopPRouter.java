@@ -4,7 +4,6 @@ import org.moe4j.autograd.Arith;
 import org.moe4j.autograd.Indexing;
 import org.moe4j.autograd.Losses;
 import org.moe4j.autograd.Reductions;
-import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
@@ -45,20 +44,13 @@ public final class TopPRouter extends Module implements Router {
      */
     public record Config(int dim, int experts, double threshold, int maxK, double dynamicLossWeight) {
         public Config {
-            if (dim <= 0 || experts <= 0) {
-                throw new Moe4jException("top-p router: dim and experts must be positive, got dim=" + dim + ", experts="
-                        + experts);
-            }
+            String self = "top-p router";
+            ConfigChecks.dimAndExperts(self, dim, experts);
             if (!(threshold > 0 && threshold <= 1)) {
-                throw new Moe4jException("top-p router: threshold p must be in (0, 1], got " + threshold);
+                throw new Moe4jException(self + ": threshold p must be in (0, 1], got " + threshold);
             }
-            if (maxK < 1 || maxK > experts) {
-                throw new Moe4jException("top-p router: maxK must be in [1, " + experts + "], got " + maxK);
-            }
-            if (!(dynamicLossWeight >= 0) || Double.isInfinite(dynamicLossWeight)) {
-                throw new Moe4jException("top-p router: dynamic loss weight must be >= 0 and finite, got "
-                        + dynamicLossWeight);
-            }
+            ConfigChecks.inRange(self, "maxK", maxK, 1, experts);
+            ConfigChecks.nonNegative(self, "dynamic loss weight", dynamicLossWeight);
         }
 
         /** Threshold 0.4, no cap (maxK = experts), dynamic loss weight 1e-4. */
@@ -98,30 +90,17 @@ public final class TopPRouter extends Module implements Router {
         Variable logits = RouterSupport.logits(x, weight, ctx);
         Variable probs = Losses.softmax(logits, -1); // [tokens, experts]
         int tokens = logits.dim(0), experts = config.experts(), cap = config.maxK();
-        TopK.Result top = TopK.topK(probs.value(), cap, -1);
-        double[] p = top.values().toDoubleArray(); // [tokens, cap] descending
-        int[] order = top.indices().data();
-
-        int[] chosen = new int[tokens]; // experts each token takes
-        int assignments = 0;
+        TopK.Result top = TopK.topK(probs.value(), cap, -1); // [tokens, cap], descending
+        double[] p = top.values().toDoubleArray();
+        int[] choice = top.indices().data().clone(); // the prefix each token takes; -1 past it
         for (int t = 0; t < tokens; t++) {
             double mass = 0;
             int n = 0;
             while (n < cap && mass < config.threshold()) mass += p[t * cap + n++];
-            chosen[t] = n;
-            assignments += n;
+            for (int s = n; s < cap; s++) choice[t * cap + s] = -1;
         }
-        int[] token = new int[assignments], expert = new int[assignments], flat = new int[assignments];
-        int a = 0;
-        for (int t = 0; t < tokens; t++) {
-            for (int s = 0; s < chosen[t]; s++, a++) {
-                token[a] = t;
-                expert[a] = order[t * cap + s];
-                flat[a] = t * experts + expert[a];
-            }
-        }
-        Variable gates = Indexing.indexSelect(Shaping.reshape(probs, tokens * experts), 0, IntTensor.of(flat));
-        Assignments routed = new Assignments(tokens, experts, token, expert, gates, gates.value().toFloatArray());
+        Variable gates = Indexing.gather(probs, 1, top.indices());
+        Assignments routed = RouterSupport.fromChoices(new IntTensor(choice, top.indices().shape()), gates, experts);
         return new RouterOutput.Sparse(routed, probs, logits, dynamicLoss(probs, logits, ctx));
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.moe4j.moe.RouterFixtures.sigmoid;
 import static org.moe4j.moe.RouterLayerChecks.route;
 
 import java.util.Arrays;
@@ -18,20 +19,16 @@ class BaseRouterTest {
     private static final RoutingContext TRAIN = RoutingContext.training("moe", new Rng(1));
     private static final RoutingContext EVAL = RoutingContext.inference("moe");
 
-    private static double sigmoid(double v) {
-        return 1 / (1 + Math.exp(-v));
-    }
-
     private static BaseRouter skewedRouter(int dim, int experts) {
         BaseRouter router = new BaseRouter(new BaseRouter.Config(dim, experts), new Rng(11));
-        RouterLayerChecks.skew(router.weight(), 3);
+        RouterFixtures.skew(router.weight(), 3);
         return router;
     }
 
     @Test
     void trainingGivesEveryExpertExactlyItsShareWhereGreedyWouldOverloadOne() {
         BaseRouter router = skewedRouter(8, 4);
-        Tensor x = RouterLayerChecks.leaningTokens(new Rng(2), 24, 8);
+        Tensor x = RouterFixtures.leaningTokens(new Rng(2), 24, 8);
         int[] greedy = route(router, x, EVAL).assignments().loadPerExpert();
         assertTrue(greedy[0] > 12, "the skewed router sends most tokens to expert 0 greedily: " + Arrays.toString(greedy));
 
@@ -43,7 +40,7 @@ class BaseRouterTest {
     @Test
     void anUnevenBatchCapsEachExpertAtCeilOfTheShare() {
         BaseRouter router = skewedRouter(8, 4);
-        Assignments a = route(router, RouterLayerChecks.leaningTokens(new Rng(3), 26, 8), TRAIN).assignments();
+        Assignments a = route(router, RouterFixtures.leaningTokens(new Rng(3), 26, 8), TRAIN).assignments();
         assertEquals(26, a.size());
         for (int load : a.loadPerExpert()) assertTrue(load <= 7, Arrays.toString(a.loadPerExpert()));
         assertEquals(7, BaseRouter.capacity(26, 4));
@@ -53,7 +50,7 @@ class BaseRouterTest {
     @Test
     void inferenceTakesEachTokensBestExpertWhateverElseIsInTheBatch() {
         BaseRouter router = skewedRouter(8, 4);
-        Tensor x = RouterLayerChecks.leaningTokens(new Rng(4), 10, 8);
+        Tensor x = RouterFixtures.leaningTokens(new Rng(4), 10, 8);
         Assignments batch = route(router, x, EVAL).assignments();
         float[] logits = route(router, x, EVAL).logits().value().toFloatArray();
         for (int t = 0; t < 10; t++) {
@@ -73,8 +70,8 @@ class BaseRouterTest {
     @Test
     void handBuiltWeightsGiveTheClosedFormInTrainingAndInference() {
         BaseRouter router = new BaseRouter(new BaseRouter.Config(2, 2), new Rng(1));
-        RouterLayerChecks.setWeight(router.weight(), 1, 0, 0, 1);
-        MoeLayer layer = RouterLayerChecks.handBuilt(router, 2, 2, 3);
+        RouterFixtures.setWeight(router.weight(), 1, 0, 0, 1);
+        MoeLayer layer = RouterFixtures.scaledReluLayer(router, 2, 2, 3);
         float[] x = {2, 0, 1, 0.5f};
         float[] train = RouterLayerChecks.run(layer, x, 2, TRAIN);
         double g0 = sigmoid(2), g1 = sigmoid(0.5);

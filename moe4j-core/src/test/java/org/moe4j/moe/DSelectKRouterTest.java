@@ -2,16 +2,12 @@ package org.moe4j.moe;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.moe4j.autograd.Arith;
-import org.moe4j.autograd.GradCheck;
 import org.moe4j.autograd.GradMode;
-import org.moe4j.autograd.Reductions;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
@@ -21,16 +17,15 @@ import org.moe4j.tensor.Tensor;
 import org.moe4j.testing.TestData;
 
 class DSelectKRouterTest {
+    private static final RoutingContext EVAL = RoutingContext.inference("moe");
+
     /** The smooth step with gamma 1, written out: 0 below -1/2, 1 above 1/2, -2t^3 + 3t/2 + 1/2 between. */
     private static double step(double t) {
         return t <= -0.5 ? 0 : t >= 0.5 ? 1 : -2 * t * t * t + 1.5 * t + 0.5;
     }
 
     private static float[] weights(DSelectKRouter router, Tensor x) {
-        try (GradMode scope = GradMode.off()) {
-            return ((RouterOutput.Sparse) router.route(Variable.constant(x), RoutingContext.inference("moe")))
-                    .probs().value().toFloatArray();
-        }
+        return RouterLayerChecks.route(router, x, EVAL).probs().value().toFloatArray();
     }
 
     @Test
@@ -63,7 +58,7 @@ class DSelectKRouterTest {
         float[] code = new float[9 * 3];
         float[] sign = {1, -1, 1, -1, 1, -1, 1, -1, 1};
         for (int row = 0; row < 9; row++) code[row * 3] = 10 * sign[row];
-        router.codeWeight().value().copyFrom(Tensor.of(code, 9, 3));
+        RouterFixtures.setWeight(router.codeWeight(), code);
         float[] x = {1, 0.3f, -2, -1, 1, 1, 0.5f, 0, 0, -3, 2, 2};
         float[] w = weights(router, Tensor.of(x, 4, 3));
         for (int t = 0; t < 4; t++) {
@@ -78,7 +73,7 @@ class DSelectKRouterTest {
         }
         MoeLayer layer = new MoeLayer(MoeConfig.of(3, 4, 8, 2), router, rng);
         try (GradMode scope = GradMode.off()) {
-            MoeOutput out = layer.forward(Variable.constant(Tensor.of(x, 4, 3)), RoutingContext.inference("moe"));
+            MoeOutput out = layer.forward(Variable.constant(Tensor.of(x, 4, 3)), EVAL);
             assertEquals(8, out.stats().totalRouted(), "two rows per token, not eight");
             assertArrayEquals(new long[] {0, 0, 4, 0, 0, 4, 0, 0}, out.stats().routed());
         }
@@ -94,11 +89,10 @@ class DSelectKRouterTest {
     void handBuiltWeightsAndOutputsMatchTheClosedFormForSeveralTokens() {
         Rng rng = new Rng(3);
         DSelectKRouter router = new DSelectKRouter(DSelectKRouter.Config.of(2, 4, 2), rng);
-        router.codeWeight().value().copyFrom(Tensor.of(new float[] {0.25f, 0, 0, 1, -1, 0, 0, 0.3f}, 4, 2));
-        router.selectorWeight().value().copyFrom(Tensor.of(new float[] {1, 0, 0, 0}, 2, 2));
-        MoeLayer layer = new MoeLayer(HandBuiltExperts.relu(2, 4, 2), router, rng);
+        RouterFixtures.setWeight(router.codeWeight(), 0.25f, 0, 0, 1, -1, 0, 0, 0.3f);
+        RouterFixtures.setWeight(router.selectorWeight(), 1, 0, 0, 0);
         float[] scale = {2, 3, 5, 7};
-        HandBuiltExperts.scaleIdentity(layer.experts(), scale);
+        MoeLayer layer = RouterFixtures.scaledReluLayer(router, 2, scale);
 
         float[] x = {1, 1, 2, -1, -1, 0.5f, 0.2f, -0.1f};
         float[] w = weights(router, Tensor.of(x, 4, 2));
@@ -107,11 +101,7 @@ class DSelectKRouterTest {
                 java.util.Arrays.copyOf(w, 4), 1e-6f);
         assertEquals(0f, w[1], "a saturated step makes the weight exactly 0");
 
-        float[] y;
-        try (GradMode scope = GradMode.off()) {
-            y = layer.forward(Variable.constant(Tensor.of(x, 4, 2)), RoutingContext.inference("moe")).output().value()
-                    .toFloatArray();
-        }
+        float[] y = RouterLayerChecks.run(layer, x, 4, EVAL);
         for (int t = 0; t < 4; t++) {
             double x0 = x[2 * t], x1 = x[2 * t + 1];
             double[][] z = {{x0 / 4, x1}, {-x0, 0.3 * x1}};
@@ -144,27 +134,14 @@ class DSelectKRouterTest {
         MoeLayer layer = new MoeLayer(MoeConfig.of(6, 10, 8, 2), router, rng);
         Variable x = Variable.parameter(TestData.randn(rng, 7, 6));
         Tensor upstream = TestData.randn(rng, 7, 6);
-
-        Variable grouped = layer.forward(x, RoutingContext.inference("moe")).output();
-        grouped.backward(upstream);
-        Map<String, Tensor> groupedGrads = HandBuiltExperts.grads(layer, x);
-
         for (boolean dense : new boolean[] {false, true}) {
-            layer.zeroGrad();
-            x.zeroGrad();
-            RouterOutput.Sparse s = (RouterOutput.Sparse) router.route(x, RoutingContext.inference("moe"));
-            int size = s.assignments().size();
-            assertTrue(size < 7 * 8 && size > 7 * 2, "partly sparse: " + size + " assignments");
-            // The dense mixture also runs the zero-weight experts: skipping them changes no value and no gradient.
-            Assignments a = dense ? HandBuiltExperts.dense(s.probs()) : s.assignments();
-            Variable naive = NaiveMoe.routed(layer.experts(), x, a, DispatchPlan.dropless(a));
-            naive.backward(upstream);
-            Map<String, Tensor> naiveGrads = HandBuiltExperts.grads(layer, x);
-            TestData.assertClose(naive.value(), grouped.value(), 1e-5, 1e-4);
-            for (String name : naiveGrads.keySet()) {
-                assertNotNull(groupedGrads.get(name), name);
-                TestData.assertClose(naiveGrads.get(name), groupedGrads.get(name), 1e-5, 1e-3);
-            }
+            RouterLayerChecks.assertLayerEqualsNaive(layer, x, EVAL, upstream, () -> {
+                RouterOutput.Sparse s = (RouterOutput.Sparse) router.route(x, EVAL);
+                int size = s.assignments().size();
+                assertTrue(size < 7 * 8 && size > 7 * 2, "partly sparse: " + size + " assignments");
+                // The dense mixture also runs the zero-weight experts: skipping them changes no value and no gradient.
+                return dense ? NaiveMoe.dense(s.probs()) : s.assignments();
+            });
         }
     }
 
@@ -172,9 +149,9 @@ class DSelectKRouterTest {
     void entropyRegularizerIsTheMeanSelectorEntropyAndVanishesForBinaryCodes() {
         Rng rng = new Rng(5);
         DSelectKRouter router = new DSelectKRouter(DSelectKRouter.Config.of(2, 4, 2).withEntropyWeight(0.5), rng);
-        router.codeWeight().value().copyFrom(Tensor.of(new float[] {0.25f, 0, 0, 1, -1, 0, 0, 0.3f}, 4, 2));
-        RouterOutput.Sparse s = (RouterOutput.Sparse) router.route(Variable.constant(Tensor.of(new float[] {1, 1}, 1, 2)),
-                RoutingContext.training("moe", rng));
+        RouterFixtures.setWeight(router.codeWeight(), 0.25f, 0, 0, 1, -1, 0, 0, 0.3f);
+        RoutingContext train = RoutingContext.training("moe", rng);
+        RouterOutput.Sparse s = RouterLayerChecks.route(router, Tensor.of(new float[] {1, 1}, 1, 2), train);
         double h0 = -(0.15625 * Math.log(0.15625 + 1e-6) + 0.84375 * Math.log(0.84375 + 1e-6) + Math.log(1 + 1e-6));
         double h1 = -(0.104 * Math.log(0.104 + 1e-6) + 0.896 * Math.log(0.896 + 1e-6) + 2 * Math.log(1 + 1e-6));
         // zero entries contribute 0 log(1e-6) = 0; the exact ones contribute -log(1 + 1e-6) ~ -1e-6
@@ -182,12 +159,10 @@ class DSelectKRouterTest {
         h1 += 2 * Math.log(1 + 1e-6);
         assertEquals(0.5 * (h0 + h1), s.routerLoss().value().item(), 1e-6);
 
-        router.codeWeight().value().copyFrom(Tensor.of(new float[] {5, 0, 0, 5, -5, 0, 0, 5}, 4, 2));
-        s = (RouterOutput.Sparse) router.route(Variable.constant(Tensor.of(new float[] {1, 1, -1, 2}, 2, 2)),
-                RoutingContext.training("moe", rng));
+        RouterFixtures.setWeight(router.codeWeight(), 5, 0, 0, 5, -5, 0, 0, 5);
+        s = RouterLayerChecks.route(router, Tensor.of(new float[] {1, 1, -1, 2}, 2, 2), train);
         assertEquals(0, s.routerLoss().value().item(), 1e-5, "binary codes have zero entropy");
-        assertEquals(null, router.route(Variable.constant(Tensor.of(new float[] {1, 1}, 1, 2)),
-                RoutingContext.inference("moe")) instanceof RouterOutput.Sparse sp ? sp.routerLoss() : "", "training only");
+        assertNull(RouterLayerChecks.route(router, Tensor.of(new float[] {1, 1}, 1, 2), EVAL).routerLoss(), "training only");
     }
 
     @Test
@@ -200,11 +175,7 @@ class DSelectKRouterTest {
             for (int i = 0; i < cw.numel(); i++) cw.doubles()[i] = 0.3 * rng.normal(); // partly saturated
             MoeLayer layer = new MoeLayer(config, router, rng);
             Variable x = Variable.parameter(TestData.randn64(rng, 6, 3));
-            GradCheck.Result r = GradCheck.checkParameters(() -> {
-                MoeOutput out = layer.forward(x, RoutingContext.training("moe", new Rng(0)));
-                return Arith.add(Reductions.sum(out.output(), 1, false), out.auxLoss());
-            }, HandBuiltExperts.paramsAnd(layer, x));
-            assertTrue(r.passed(), r.toString());
+            RouterLayerChecks.assertLayerGradcheck(layer, x, () -> RoutingContext.training("moe", new Rng(0)));
         }
     }
 
@@ -225,19 +196,5 @@ class DSelectKRouterTest {
         Moe4jException nan = assertThrows(Moe4jException.class, () -> router.route(
                 Variable.constant(Tensor.of(new float[] {Float.NaN, 0}, 1, 2)), RoutingContext.inference("blocks.2.moe")));
         assertTrue(nan.getMessage().contains("blocks.2.moe"), nan.getMessage());
-    }
-
-    @Test
-    void catalogEntryBuildsALayerThatRuns() {
-        MoeConfig config = MoeConfig.of(8, 16, 4, 2);
-        Router router = DSelectKRouter.INFO.create(config, new Rng(1));
-        assertTrue(router instanceof DSelectKRouter);
-        assertEquals(4, router.experts());
-        MoeLayer layer = new MoeLayer(config, router, new Rng(2));
-        Variable x = Variable.parameter(TestData.randn(new Rng(3), 8, 8));
-        MoeOutput out = layer.forward(x, RoutingContext.training("moe", new Rng(1)));
-        assertEquals(8, out.output().dim(0));
-        Reductions.sum(out.output()).backward();
-        assertNotNull(x.grad());
     }
 }

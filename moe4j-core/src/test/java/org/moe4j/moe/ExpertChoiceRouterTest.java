@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.moe4j.moe.RouterLayerChecks.route;
 
 import org.junit.jupiter.api.Test;
 import org.moe4j.autograd.Variable;
@@ -15,14 +16,12 @@ import org.moe4j.tensor.Tensor;
 import org.moe4j.testing.TestData;
 
 class ExpertChoiceRouterTest {
-    private static RouterOutput.Sparse route(ExpertChoiceRouter router, Tensor x) {
-        return (RouterOutput.Sparse) router.route(Variable.constant(x), RoutingContext.inference("moe"));
-    }
+    private static final RoutingContext EVAL = RoutingContext.inference("moe");
 
     /** Router logits (x0, x1, 0) over three experts. */
     private static ExpertChoiceRouter handBuiltRouter(double capacityFactor) {
         ExpertChoiceRouter router = new ExpertChoiceRouter(new ExpertChoiceRouter.Config(2, 3, capacityFactor), new Rng(1));
-        router.weight().value().copyFrom(Tensor.of(new float[] {1, 0, 0, 1, 0, 0}, 3, 2));
+        RouterFixtures.setWeight(router.weight(), 1, 0, 0, 1, 0, 0);
         return router;
     }
 
@@ -34,7 +33,7 @@ class ExpertChoiceRouterTest {
             int tokens = shape[0], experts = shape[1];
             for (double factor : new double[] {0.5, 1, 1.2, 2}) {
                 ExpertChoiceRouter router = new ExpertChoiceRouter(new ExpertChoiceRouter.Config(6, experts, factor), rng);
-                RouterOutput.Sparse s = route(router, TestData.randn(rng, tokens, 6));
+                RouterOutput.Sparse s = route(router, TestData.randn(rng, tokens, 6), EVAL);
                 int capacity = ExpertChoice.capacity(tokens, experts, factor);
                 assertTrue(capacity >= Math.min(tokens, Math.floor(tokens * factor / experts)));
                 int[] load = s.assignments().loadPerExpert();
@@ -54,8 +53,8 @@ class ExpertChoiceRouterTest {
     void handBuiltGateWeightsGiveClosedFormOutputsForABatch() {
         // 4 tokens x 1.5 / 3 experts: capacity 2. Expert 0 takes tokens 0 and 2 (largest x0), expert 1 tokens 1
         // and 3, expert 2 (logit 0) the tokens whose other logits are smallest: 2 and 3.
-        MoeLayer layer = RouterLayerChecks.scaledReluLayer(handBuiltRouter(1.5), 1);
-        float[] y = RouterLayerChecks.run(layer, new float[] {2, 0, 0, 2, 1, 0, 0, 1}, 4, RoutingContext.inference("moe"));
+        MoeLayer layer = RouterFixtures.scaledReluLayer(handBuiltRouter(1.5));
+        float[] y = RouterLayerChecks.run(layer, new float[] {2, 0, 0, 2, 1, 0, 0, 1}, 4, EVAL);
         double e = Math.E, e2 = e * e;
         double strong = e2 / (e2 + 2), weak = e / (e + 2), rest = 1 / (e + 2);
         float[] expected = {
@@ -69,11 +68,11 @@ class ExpertChoiceRouterTest {
 
     @Test
     void notBatchInvariantByDesignAloneATokenIsTakenByEveryExpert() {
-        MoeLayer layer = RouterLayerChecks.scaledReluLayer(handBuiltRouter(1.5), 1);
+        MoeLayer layer = RouterFixtures.scaledReluLayer(handBuiltRouter(1.5));
         // Token (1, 0) in the batch above went to experts 0 and 2; alone, capacity is 1 and every expert takes it.
-        RouterOutput.Sparse alone = route((ExpertChoiceRouter) layer.router(), Tensor.of(new float[] {1, 0}, 1, 2));
+        RouterOutput.Sparse alone = route(layer.router(), Tensor.of(new float[] {1, 0}, 1, 2), EVAL);
         assertArrayEquals(new int[] {0, 1, 2}, alone.assignments().expert());
-        float[] y = RouterLayerChecks.run(layer, new float[] {1, 0}, 1, RoutingContext.inference("moe"));
+        float[] y = RouterLayerChecks.run(layer, new float[] {1, 0}, 1, EVAL);
         double e = Math.E;
         assertEquals((e * 2 + 3 + 5) / (e + 2), y[0], 1e-5);
     }
@@ -84,8 +83,7 @@ class ExpertChoiceRouterTest {
         ExpertChoiceRouter router = new ExpertChoiceRouter(new ExpertChoiceRouter.Config(12, 5, 2), rng);
         MoeLayer layer = new MoeLayer(MoeConfig.of(12, 20, 5, 2), router, rng);
         Variable x = Variable.parameter(TestData.randn(rng, 9, 12));
-        RouterLayerChecks.assertGroupedEqualsNaive(layer, x, () -> RoutingContext.inference("moe"),
-                TestData.randn(rng, 9, 12));
+        RouterLayerChecks.assertGroupedEqualsNaive(layer, x, () -> EVAL, TestData.randn(rng, 9, 12));
     }
 
     @Test

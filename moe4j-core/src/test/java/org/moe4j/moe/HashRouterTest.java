@@ -66,7 +66,7 @@ class HashRouterTest {
                 found++;
             }
         }
-        MoeLayer layer = RouterLayerChecks.scaledReluLayer(router, 1);
+        MoeLayer layer = RouterFixtures.scaledReluLayer(router);
         int[] ids = {idOf[2], idOf[0], idOf[1], idOf[2]};
         float[] x = {1, 2, 3, 4, 5, 6, 0.5f, 0.25f};
         float[] y = RouterLayerChecks.run(layer, x, 4, RoutingContext.inference("moe").withTokenIds(IntTensor.of(ids)));

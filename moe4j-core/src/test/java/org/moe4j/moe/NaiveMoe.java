@@ -44,4 +44,16 @@ final class NaiveMoe {
     static Variable slice(Variable stacked, int e) {
         return Shaping.squeeze(Shaping.narrow(stacked, 0, e, 1), 0);
     }
+
+    /** Assignments that send every token to every expert with gates {@code w} [tokens, experts]: the dense MoE. */
+    static Assignments dense(Variable w) {
+        int tokens = w.dim(0), experts = w.dim(1);
+        int[] token = new int[tokens * experts], expert = new int[tokens * experts];
+        for (int i = 0; i < token.length; i++) {
+            token[i] = i / experts;
+            expert[i] = i % experts;
+        }
+        return new Assignments(tokens, experts, token, expert, Shaping.reshape(w, tokens * experts),
+                new float[tokens * experts]);
+    }
 }

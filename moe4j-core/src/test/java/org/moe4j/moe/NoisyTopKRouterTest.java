@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.moe4j.moe.RouterLayerChecks.route;
 
 import java.util.Arrays;
 import java.util.List;
@@ -32,18 +33,6 @@ class NoisyTopKRouterTest {
         for (int i = 0; i < wn.numel(); i++) wn.floats()[i] *= 0.5f;
         r.noiseWeight().value().copyFrom(wn);
         return r;
-    }
-
-    /** Row-major [rows, cols] product a b^T in double precision. */
-    private static double[][] abT(Tensor a, Tensor b) {
-        int rows = a.dim(0), cols = b.dim(0), inner = a.dim(1);
-        double[][] out = new double[rows][cols];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                for (int j = 0; j < inner; j++) out[r][c] += a.getDouble(r, j) * b.getDouble(c, j);
-            }
-        }
-        return out;
     }
 
     /** The paper's noisy logits H, with the noise redrawn from {@code seed} in the router's row-major order. */
@@ -87,8 +76,8 @@ class NoisyTopKRouterTest {
         Rng rng = new Rng(11);
         NoisyTopKRouter router = random(NoisyTopKRouter.Config.of(6, 5, 2), rng);
         Tensor x = TestData.randn(rng, 7, 6);
-        RouterOutput.Sparse s = (RouterOutput.Sparse) router.route(Variable.constant(x), RoutingContext.inference("moe"));
-        double[][] logits = abT(x, router.weight().value());
+        RouterOutput.Sparse s = route(router, x, RoutingContext.inference("moe"));
+        double[][] logits = RouterFixtures.logits(x, router.weight().value());
         Assignments a = s.assignments();
         assertEquals(14, a.size());
         float[] gates = a.gates().value().toFloatArray();
@@ -109,8 +98,8 @@ class NoisyTopKRouterTest {
     void handBuiltGateWeightsGiveClosedFormOutputsForABatch() {
         NoisyTopKRouter router = new NoisyTopKRouter(NoisyTopKRouter.Config.of(2, 3, 2));
         // logits (x0, x1, 0); experts scale by 2, 3, 5
-        router.weight().value().copyFrom(Tensor.of(new float[] {1, 0, 0, 1, 0, 0}, 3, 2));
-        MoeLayer layer = RouterLayerChecks.scaledReluLayer(router, 2);
+        RouterFixtures.setWeight(router.weight(), 1, 0, 0, 1, 0, 0);
+        MoeLayer layer = RouterFixtures.scaledReluLayer(router);
         float[] y = RouterLayerChecks.run(layer, new float[] {2, 0, 0, 2, 0.5f, 1}, 3, RoutingContext.inference("moe"));
         double g0 = Math.exp(0.5) / (Math.exp(0.5) + Math.E), g1 = Math.E / (Math.exp(0.5) + Math.E);
         float[] expected = {
@@ -127,17 +116,17 @@ class NoisyTopKRouterTest {
         NoisyTopKRouter.Config config = NoisyTopKRouter.Config.of(6, 5, 2);
         NoisyTopKRouter router = random(config, rng);
         Tensor x = TestData.randn(rng, 40, 6);
-        RouterOutput.Sparse s = (RouterOutput.Sparse) router.route(Variable.constant(x), train(3));
-        RouterOutput.Sparse again = (RouterOutput.Sparse) router.route(Variable.constant(x), train(3));
-        RouterOutput.Sparse other = (RouterOutput.Sparse) router.route(Variable.constant(x), train(4));
-        RouterOutput.Sparse clean = (RouterOutput.Sparse) router.route(Variable.constant(x), RoutingContext.inference("moe"));
+        RouterOutput.Sparse s = route(router, x, train(3));
+        RouterOutput.Sparse again = route(router, x, train(3));
+        RouterOutput.Sparse other = route(router, x, train(4));
+        RouterOutput.Sparse clean = route(router, x, RoutingContext.inference("moe"));
         assertArrayEquals(s.assignments().expert(), again.assignments().expert(), "same seed, same choices");
         assertArrayEquals(s.assignments().gates().value().toFloatArray(), again.assignments().gates().value().toFloatArray());
         assertFalse(Arrays.equals(s.assignments().expert(), clean.assignments().expert()), "noise changes choices");
         assertFalse(Arrays.equals(s.assignments().expert(), other.assignments().expert()), "another seed, other noise");
 
-        double[][] h = noisyLogits(abT(x, router.weight().value()), abT(x, router.noiseWeight().value()),
-                config.noiseEpsilon(), 3);
+        double[][] h = noisyLogits(RouterFixtures.logits(x, router.weight().value()),
+                RouterFixtures.logits(x, router.noiseWeight().value()), config.noiseEpsilon(), 3);
         float[] gates = s.assignments().gates().value().toFloatArray();
         for (int t = 0; t < 40; t++) {
             int[] kept = topK(h[t], 2);
@@ -157,10 +146,10 @@ class NoisyTopKRouterTest {
             NoisyTopKRouter.Config config = NoisyTopKRouter.Config.of(dim, experts, k).withLossWeights(0.3, 0.7);
             NoisyTopKRouter router = random(config, rng);
             Tensor x = TestData.randn64(rng, tokens, dim);
-            double loss = ((RouterOutput.Sparse) router.route(Variable.constant(x), train(5))).routerLoss().value().item();
+            double loss = route(router, x, train(5)).routerLoss().value().item();
 
-            double[][] clean = abT(x, router.weight().value());
-            double[][] raw = abT(x, router.noiseWeight().value());
+            double[][] clean = RouterFixtures.logits(x, router.weight().value());
+            double[][] raw = RouterFixtures.logits(x, router.noiseWeight().value());
             double[][] h = noisyLogits(clean, raw, config.noiseEpsilon(), 5);
             double[] importance = new double[experts];
             double[] load = new double[experts];
@@ -241,7 +230,7 @@ class NoisyTopKRouterTest {
     void withEveryExpertKeptTheLoadLossVanishesAndTheFactoryFollowsTheLayer() {
         Rng rng = new Rng(17);
         NoisyTopKRouter router = random(NoisyTopKRouter.Config.of(3, 3, 3).withLossWeights(0, 1), rng);
-        RouterOutput.Sparse s = (RouterOutput.Sparse) router.route(Variable.constant(TestData.randn(rng, 4, 3)), train(1));
+        RouterOutput.Sparse s = route(router, TestData.randn(rng, 4, 3), train(1));
         assertNull(s.routerLoss(), "k = experts: every expert is always chosen, so there is no load to balance");
         assertEquals(12, s.assignments().size());
         NoisyTopKRouter made = (NoisyTopKRouter) NoisyTopKRouter.INFO.create(MoeConfig.of(8, 16, 4, 2), rng);

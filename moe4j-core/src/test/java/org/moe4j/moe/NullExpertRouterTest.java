@@ -2,16 +2,11 @@ package org.moe4j.moe;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.moe4j.autograd.Arith;
-import org.moe4j.autograd.GradCheck;
 import org.moe4j.autograd.GradMode;
-import org.moe4j.autograd.Reductions;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
@@ -32,10 +27,8 @@ class NullExpertRouterTest {
     private static MoeLayer handBuilt(GateNorm norm, double balanceWeight) {
         Rng rng = new Rng(1);
         NullExpertRouter router = new NullExpertRouter(new NullExpertRouter.Config(2, 2, 2, 2, norm, balanceWeight), rng);
-        router.weight().value().copyFrom(Tensor.of(new float[] {1, 0, 0, 1, -0.5f, -0.5f, -1, -1}, 4, 2));
-        MoeLayer layer = new MoeLayer(HandBuiltExperts.relu(2, 2, 1), router, rng);
-        HandBuiltExperts.scaleIdentity(layer.experts(), 2, 3);
-        return layer;
+        RouterFixtures.setWeight(router.weight(), 1, 0, 0, 1, -0.5f, -0.5f, -1, -1);
+        return RouterFixtures.scaledReluLayer(router, 2, 2, 3);
     }
 
     private static final float[] THREE_TOKENS = {2, 0, 2, -1, -2, -2};
@@ -112,7 +105,7 @@ class NullExpertRouterTest {
             MoeOutput out;
             try (GradMode scope = GradMode.off()) {
                 out = layer.forward(Variable.constant(x), RoutingContext.inference("moe"));
-                RouterOutput.Sparse s = (RouterOutput.Sparse) router.route(Variable.constant(x), RoutingContext.inference("moe"));
+                RouterOutput.Sparse s = RouterLayerChecks.route(router, x, RoutingContext.inference("moe"));
                 assertEquals(DispatchPlan.dropless(s.assignments()).rows(), out.stats().totalRouted());
                 // each token's real choices are its top-4 slots below index 4
                 float[] logits = s.logits().value().toFloatArray();
@@ -146,8 +139,8 @@ class NullExpertRouterTest {
         SoftmaxTopKRouter topK = new SoftmaxTopKRouter(SoftmaxTopKRouter.Config.of(5, 4, 2).withRenormalize(true), rng);
         topK.weight().value().copyFrom(nul.weight().value());
         try (GradMode scope = GradMode.off()) {
-            Assignments a = ((RouterOutput.Sparse) nul.route(Variable.constant(x), RoutingContext.inference("m"))).assignments();
-            Assignments b = ((RouterOutput.Sparse) topK.route(Variable.constant(x), RoutingContext.inference("m"))).assignments();
+            Assignments a = RouterLayerChecks.route(nul, x, RoutingContext.inference("m")).assignments();
+            Assignments b = RouterLayerChecks.route(topK, x, RoutingContext.inference("m")).assignments();
             assertArrayEquals(b.expert(), a.expert());
             assertArrayEquals(b.token(), a.token());
             assertArrayEquals(b.gates().value().toFloatArray(), a.gates().value().toFloatArray(), 1e-6f);
@@ -163,24 +156,12 @@ class NullExpertRouterTest {
             MoeLayer layer = new MoeLayer(config, router, rng);
             Variable x = Variable.parameter(TestData.randn(rng, 9, 12));
             Tensor upstream = TestData.randn(rng, 9, 12);
-
-            Variable grouped = layer.forward(x, RoutingContext.inference("moe")).output();
-            grouped.backward(upstream);
-            Map<String, Tensor> groupedGrads = HandBuiltExperts.grads(layer, x);
-
-            layer.zeroGrad();
-            x.zeroGrad();
-            RouterOutput.Sparse s = (RouterOutput.Sparse) router.route(x, RoutingContext.inference("moe"));
-            assertTrue(s.assignments().size() < 9 * 3, "some choices land on null slots");
-            Variable naive = NaiveMoe.routed(layer.experts(), x, s.assignments(), DispatchPlan.dropless(s.assignments()));
-            naive.backward(upstream);
-            Map<String, Tensor> naiveGrads = HandBuiltExperts.grads(layer, x);
-
-            TestData.assertClose(naive.value(), grouped.value(), 1e-5, 1e-4);
-            for (String name : naiveGrads.keySet()) {
-                assertNotNull(groupedGrads.get(name), norm + " " + name);
-                TestData.assertClose(naiveGrads.get(name), groupedGrads.get(name), 1e-5, 1e-3);
-            }
+            RoutingContext eval = RoutingContext.inference("moe");
+            RouterLayerChecks.assertLayerEqualsNaive(layer, x, eval, upstream, () -> {
+                Assignments a = ((RouterOutput.Sparse) router.route(x, eval)).assignments();
+                assertTrue(a.size() < 9 * 3, norm + ": some choices land on null slots");
+                return a;
+            });
         }
     }
 
@@ -193,11 +174,7 @@ class NullExpertRouterTest {
                 NullExpertRouter router = new NullExpertRouter(new NullExpertRouter.Config(3, 4, 2, 3, norm, 0.3), rng);
                 MoeLayer layer = new MoeLayer(config, router, rng);
                 Variable x = Variable.parameter(TestData.randn64(rng, 6, 3));
-                GradCheck.Result r = GradCheck.checkParameters(() -> {
-                    MoeOutput out = layer.forward(x, RoutingContext.training("moe", new Rng(0)));
-                    return Arith.add(Reductions.sum(out.output(), 1, false), out.auxLoss());
-                }, HandBuiltExperts.paramsAnd(layer, x));
-                assertTrue(r.passed(), norm + ": " + r);
+                RouterLayerChecks.assertLayerGradcheck(layer, x, () -> RoutingContext.training("moe", new Rng(0)));
             }
         }
     }
@@ -215,19 +192,5 @@ class NullExpertRouterTest {
         }
         NullExpertRouter router = new NullExpertRouter(NullExpertRouter.Config.of(4, 4, 2, 2), new Rng(1));
         assertThrows(Moe4jException.class, () -> new MoeLayer(MoeConfig.of(4, 8, 6, 2), router, new Rng(1)));
-    }
-
-    @Test
-    void catalogEntryBuildsALayerThatRuns() {
-        MoeConfig config = MoeConfig.of(8, 16, 4, 2);
-        Router router = NullExpertRouter.INFO.create(config, new Rng(1));
-        assertTrue(router instanceof NullExpertRouter);
-        assertEquals(4, router.experts());
-        MoeLayer layer = new MoeLayer(config, router, new Rng(2));
-        Variable x = Variable.parameter(TestData.randn(new Rng(3), 8, 8));
-        MoeOutput out = layer.forward(x, RoutingContext.training("moe", new Rng(1)));
-        assertEquals(8, out.output().dim(0));
-        Reductions.sum(out.output()).backward();
-        assertNotNull(x.grad());
     }
 }

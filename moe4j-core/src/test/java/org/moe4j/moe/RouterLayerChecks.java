@@ -1,19 +1,19 @@
 package org.moe4j.moe;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.moe4j.autograd.Arith;
 import org.moe4j.autograd.GradCheck;
 import org.moe4j.autograd.GradMode;
-import org.moe4j.autograd.Reductions;
+import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Rng;
 import org.moe4j.nn.Init;
@@ -21,7 +21,10 @@ import org.moe4j.tensor.DType;
 import org.moe4j.tensor.Tensor;
 import org.moe4j.testing.TestData;
 
-/** Checks every router test runs against a whole MoE layer: the naive reference, gradcheck, hand-built experts. */
+/**
+ * Checks every router test runs against a whole MoE layer (the naive reference, gradcheck), and the shortcuts for
+ * running a layer or a router without a tape.
+ */
 final class RouterLayerChecks {
     private RouterLayerChecks() {}
 
@@ -44,26 +47,45 @@ final class RouterLayerChecks {
      * included. {@code ctx} must route identically on each call (a fresh, equally seeded Rng for noisy routers).
      */
     static void assertGroupedEqualsNaive(MoeLayer layer, Variable x, Supplier<RoutingContext> ctx, Tensor upstream) {
+        assertLayerEqualsNaive(layer, x, ctx.get(), upstream,
+                () -> ((RouterOutput.Sparse) layer.router().route(x, ctx.get())).assignments());
+    }
+
+    /**
+     * The layer's output for x under {@code ctx} and {@link NaiveMoe}'s over the assignments {@code naive} gives
+     * agree, and so do their gradients of every parameter and of x under {@code upstream}; a gradient one side never
+     * reaches must be zero on the other. {@code naive} is called after the layer's pass, to record its own tape.
+     */
+    static void assertLayerEqualsNaive(MoeLayer layer, Variable x, RoutingContext ctx, Tensor upstream,
+            Supplier<Assignments> naive) {
         layer.zeroGrad();
         x.zeroGrad();
-        Variable grouped = layer.forward(x, ctx.get()).output();
+        Variable grouped = layer.forward(x, ctx).output();
         grouped.backward(upstream);
         Map<String, Tensor> groupedGrads = grads(layer, x);
 
         layer.zeroGrad();
         x.zeroGrad();
-        RouterOutput.Sparse s = (RouterOutput.Sparse) layer.router().route(x, ctx.get());
-        Variable naive = NaiveMoe.routed(layer.experts(), x, s.assignments(), DispatchPlan.dropless(s.assignments()));
-        naive.backward(upstream);
+        Assignments a = naive.get();
+        Variable reference = NaiveMoe.routed(layer.experts(), x, a, DispatchPlan.dropless(a));
+        reference.backward(upstream);
         Map<String, Tensor> naiveGrads = grads(layer, x);
 
-        TestData.assertClose(naive.value(), grouped.value(), 1e-5, 1e-4);
-        assertEquals(naiveGrads.keySet(), groupedGrads.keySet());
-        for (String name : naiveGrads.keySet()) {
-            TestData.assertClose(naiveGrads.get(name), groupedGrads.get(name), 1e-5, 1e-3);
+        TestData.assertClose(reference.value(), grouped.value(), 1e-5, 1e-4);
+        Set<String> names = new TreeSet<>(naiveGrads.keySet());
+        names.addAll(groupedGrads.keySet());
+        for (String name : names) {
+            Tensor expected = naiveGrads.get(name), actual = groupedGrads.get(name);
+            try {
+                TestData.assertClose(expected != null ? expected : actual.newZeros(actual.shape()),
+                        actual != null ? actual : expected.newZeros(expected.shape()), 1e-5, 1e-3);
+            } catch (AssertionError e) {
+                throw new AssertionError("gradient of " + name + ": " + e.getMessage(), e);
+            }
         }
     }
 
+    /** Every parameter's gradient (copied) by name, plus x's under "x". */
     private static Map<String, Tensor> grads(MoeLayer layer, Variable x) {
         Map<String, Tensor> out = new TreeMap<>();
         layer.namedParameters().forEach((name, p) -> {
@@ -82,54 +104,19 @@ final class RouterLayerChecks {
         }
     }
 
-    /** Float64 gradcheck of a (F64) layer's output and auxiliary loss over all its parameters and x. */
+    /**
+     * Float64 gradcheck of a (F64) layer over all its parameters and x: of every element of its output, plus its
+     * auxiliary loss when there is one, so both gradients are checked.
+     */
     static void assertLayerGradcheck(MoeLayer layer, Variable x, Supplier<RoutingContext> ctx) {
         List<Variable> params = new ArrayList<>(layer.parameters());
         params.add(x);
         GradCheck.Result r = GradCheck.checkParameters(() -> {
             MoeOutput out = layer.forward(x, ctx.get());
-            Variable y = Reductions.sum(out.output(), 1, false);
+            Variable y = Shaping.reshape(out.output(), out.output().value().numel());
             return out.auxLoss() == null ? y : Arith.add(y, out.auxLoss());
         }, params);
         assertTrue(r.passed(), r.toString());
-    }
-
-    /** Expert e of {@link #scaledReluLayer} multiplies a non-negative token by SCALES[e]. */
-    static final float[] SCALES = {2, 3, 5};
-
-    /** dim 2, three ReLU experts: expert e has up = SCALES[e] I and down = I, routing top-k. */
-    static MoeLayer scaledReluLayer(Router router, int topK) {
-        return handBuiltTopK(router, 2, topK, SCALES);
-    }
-
-    /** ReLU experts of width dim where expert e multiplies its input by scale[e] (up = scale I, down = I). */
-    static MoeConfig reluConfig(int dim, int experts, int k) {
-        return MoeConfig.of(dim, dim, experts, k).withExpertKind(ExpertKind.RELU, false);
-    }
-
-    static MoeLayer handBuilt(Router router, int dim, float... scale) {
-        return handBuiltTopK(router, dim, 1, scale);
-    }
-
-    /** ReLU experts of width dim, expert e scaling by scale[e], routing top-k. */
-    static MoeLayer handBuiltTopK(Router router, int dim, int topK, float... scale) {
-        MoeLayer layer = new MoeLayer(reluConfig(dim, scale.length, topK), router, new Rng(3));
-        Tensor up = layer.experts().up().value(), down = layer.experts().down().value();
-        for (int e = 0; e < scale.length; e++) {
-            for (int i = 0; i < dim; i++) {
-                for (int j = 0; j < dim; j++) {
-                    up.set(i == j ? scale[e] : 0, e, i, j);
-                    down.set(i == j ? 1 : 0, e, i, j);
-                }
-            }
-        }
-        return layer;
-    }
-
-    /** Sets a router weight [experts, dim] from row-major values. */
-    static void setWeight(Variable weight, float... rowMajor) {
-        assertEquals(weight.value().numel(), rowMajor.length, "weight values");
-        weight.value().copyFrom(Tensor.of(rowMajor, weight.shape()));
     }
 
     /** The layer's output for x [tokens, dim] without recording a tape. */
@@ -140,6 +127,7 @@ final class RouterLayerChecks {
         }
     }
 
+    /** A sparse router's decision for x without recording a tape. */
     static RouterOutput.Sparse route(Router router, Tensor x, RoutingContext ctx) {
         try (GradMode scope = GradMode.off()) {
             return (RouterOutput.Sparse) router.route(Variable.constant(x), ctx);
@@ -160,21 +148,5 @@ final class RouterLayerChecks {
         long[] l = new long[load.length];
         for (int e = 0; e < l.length; e++) l[e] = load[e];
         return cv(l);
-    }
-
-    /**
-     * Tokens x [tokens, dim] leaning along the first axis (x_0 = 2 + noise), the input a skewed router sees: with
-     * {@link #skew} on its weight, expert 0 wins most tokens under plain top-k.
-     */
-    static Tensor leaningTokens(Rng rng, int tokens, int dim) {
-        Tensor x = TestData.randn(rng, tokens, dim);
-        for (int t = 0; t < tokens; t++) x.set(x.get(t, 0) + 2, t, 0);
-        return x;
-    }
-
-    /** Adds {@code amount} to weight[0, 0], so expert 0's logit grows with x_0. */
-    static void skew(Variable weight, float amount) {
-        Tensor w = weight.value();
-        w.set(w.get(0, 0) + amount, 0, 0);
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.moe4j.moe.RouterFixtures.sigmoid;
 import static org.moe4j.moe.RouterLayerChecks.route;
 
 import java.util.Arrays;
@@ -20,16 +21,12 @@ class SigmoidBiasRouterTest {
     private static final RoutingContext TRAIN = RoutingContext.training("moe", new Rng(1));
     private static final RoutingContext EVAL = RoutingContext.inference("moe");
 
-    private static double sigmoid(double v) {
-        return 1 / (1 + Math.exp(-v));
-    }
-
     @Test
     void repeatedBiasUpdatesOnASkewedRouterBalanceTheLoad() {
         SigmoidBiasRouter router = new SigmoidBiasRouter(SigmoidBiasRouter.Config.of(8, 4, 2).withBiasUpdateSpeed(0.05),
                 new Rng(11));
-        RouterLayerChecks.skew(router.weight(), 3);
-        Tensor x = RouterLayerChecks.leaningTokens(new Rng(2), 32, 8);
+        RouterFixtures.skew(router.weight(), 3);
+        Tensor x = RouterFixtures.leaningTokens(new Rng(2), 32, 8);
         int[] first = route(router, x, TRAIN).assignments().loadPerExpert();
         double before = RouterLayerChecks.cv(first);
         router.updateBias(first);
@@ -65,8 +62,8 @@ class SigmoidBiasRouterTest {
     @Test
     void theBiasSelectsButTheGatesAreTheUnbiasedScores() {
         SigmoidBiasRouter router = new SigmoidBiasRouter(SigmoidBiasRouter.Config.of(2, 3, 2), new Rng(1));
-        RouterLayerChecks.setWeight(router.weight(), 1, 0, 0, 1, 0, 0);
-        MoeLayer layer = RouterLayerChecks.handBuilt(router, 2, 2, 3, 5);
+        RouterFixtures.setWeight(router.weight(), 1, 0, 0, 1, 0, 0);
+        MoeLayer layer = RouterFixtures.scaledReluLayer(router, 2, 2, 3, 5);
         float[] x = {2, 0, 0, 1};
         double s2 = sigmoid(2), s1 = sigmoid(1);
         float[] unbiased = RouterLayerChecks.run(layer, x, 2, EVAL);
@@ -80,9 +77,9 @@ class SigmoidBiasRouterTest {
 
         SigmoidBiasRouter raw = new SigmoidBiasRouter(SigmoidBiasRouter.Config.of(2, 3, 2).withNormTopkProb(false)
                 .withRoutedScaling(2.5), new Rng(1));
-        RouterLayerChecks.setWeight(raw.weight(), 1, 0, 0, 1, 0, 0);
+        RouterFixtures.setWeight(raw.weight(), 1, 0, 0, 1, 0, 0);
         raw.setSelectionBias(new double[] {0, -0.1, 0.1});
-        float[] scaled = RouterLayerChecks.run(RouterLayerChecks.handBuilt(raw, 2, 2, 3, 5), x, 2, EVAL);
+        float[] scaled = RouterLayerChecks.run(RouterFixtures.scaledReluLayer(raw, 2, 2, 3, 5), x, 2, EVAL);
         assertArrayEquals(new float[] {(float) (2.5 * (s2 * 4 + 0.5 * 10)), 0, 0, (float) (2.5 * (s1 * 3 + 0.5 * 5))},
                 scaled, 1e-5f, "without normalisation the gates are the scores times the routed scaling");
     }
@@ -95,12 +92,12 @@ class SigmoidBiasRouterTest {
     void groupLimitedSelectionKeepsTheGroupWithTheBestTopTwoSum() {
         SigmoidBiasRouter.Config config = SigmoidBiasRouter.Config.of(4, 4, 2).withGroups(2, 1);
         SigmoidBiasRouter router = new SigmoidBiasRouter(config, new Rng(1));
-        RouterLayerChecks.setWeight(router.weight(), 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1);
+        RouterFixtures.setWeight(router.weight(), 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1);
         Tensor x = Tensor.of(new float[] {3, -5, 2, 2}, 1, 4);
         assertArrayEquals(new int[] {2, 3}, route(router, x, EVAL).assignments().expert());
 
         SigmoidBiasRouter ungrouped = new SigmoidBiasRouter(config.withGroups(1, 1), new Rng(1));
-        RouterLayerChecks.setWeight(ungrouped.weight(), 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1);
+        RouterFixtures.setWeight(ungrouped.weight(), 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1);
         assertArrayEquals(new int[] {0, 2}, route(ungrouped, x, EVAL).assignments().expert());
 
         router.setSelectionBias(new double[] {0, 1, 0, 0});

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.moe4j.moe.RouterFixtures.sigmoid;
 import static org.moe4j.moe.RouterLayerChecks.route;
 
 import java.util.Arrays;
@@ -17,16 +18,12 @@ class SinkhornRouterTest {
     private static final RoutingContext EVAL = RoutingContext.inference("moe");
     private static final double E2 = Math.exp(2);
 
-    private static double sigmoid(double v) {
-        return 1 / (1 + Math.exp(-v));
-    }
-
     @Test
     void trainingSpreadsTheLoadOfASkewedRouterFarMoreEvenlyThanPlainTopK() {
         for (int k : new int[] {1, 2}) {
             SinkhornRouter router = new SinkhornRouter(SinkhornRouter.Config.of(8, 4, k), new Rng(11));
-            RouterLayerChecks.skew(router.weight(), 3);
-            Tensor x = RouterLayerChecks.leaningTokens(new Rng(2), 64, 8);
+            RouterFixtures.skew(router.weight(), 3);
+            Tensor x = RouterFixtures.leaningTokens(new Rng(2), 64, 8);
             int[] plain = route(router, x, EVAL).assignments().loadPerExpert();
             int[] balanced = route(router, x, TRAIN).assignments().loadPerExpert();
             double plainCv = RouterLayerChecks.cv(plain), balancedCv = RouterLayerChecks.cv(balanced);
@@ -45,8 +42,8 @@ class SinkhornRouterTest {
     @Test
     void handBuiltTopOneGivesTheClosedFormInTrainingAndInference() {
         SinkhornRouter router = new SinkhornRouter(SinkhornRouter.Config.of(2, 2, 1), new Rng(1));
-        RouterLayerChecks.setWeight(router.weight(), 1, 0, 0, 1);
-        MoeLayer layer = RouterLayerChecks.handBuilt(router, 2, 2, 3);
+        RouterFixtures.setWeight(router.weight(), 1, 0, 0, 1);
+        MoeLayer layer = RouterFixtures.scaledReluLayer(router, 2, 2, 3);
         float[] x = {2, 0, 1, 0.5f};
         double g0 = sigmoid(2), g1 = sigmoid(0.5), h1 = sigmoid(1);
         assertArrayEquals(new float[] {(float) (g0 * 4), 0, (float) (g1 * 3), (float) (g1 * 1.5)},
@@ -59,8 +56,8 @@ class SinkhornRouterTest {
     @Test
     void handBuiltTopTwoGatesAreSoftmaxOverAllExperts() {
         SinkhornRouter router = new SinkhornRouter(SinkhornRouter.Config.of(2, 3, 2), new Rng(1));
-        RouterLayerChecks.setWeight(router.weight(), 1, 0, 0, 1, 0, 0); // logits (x0, x1, 0)
-        MoeLayer layer = RouterLayerChecks.handBuilt(router, 2, 2, 3, 5);
+        RouterFixtures.setWeight(router.weight(), 1, 0, 0, 1, 0, 0); // logits (x0, x1, 0)
+        MoeLayer layer = RouterFixtures.scaledReluLayer(router, 2, 2, 3, 5);
         float[] y = RouterLayerChecks.run(layer, new float[] {2, 0, 0, 2}, 2, EVAL);
         double z = E2 + 2;
         // token 0: experts 0 (e^2/z, x2) and 1 (1/z, x3); token 1: experts 1 (e^2/z, x3) and 0 (1/z, x2)

@@ -2,17 +2,12 @@ package org.moe4j.moe;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
-import org.moe4j.autograd.Arith;
-import org.moe4j.autograd.GradCheck;
 import org.moe4j.autograd.GradMode;
-import org.moe4j.autograd.Reductions;
-import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
@@ -23,21 +18,6 @@ import org.moe4j.tensor.Tensor;
 import org.moe4j.testing.TestData;
 
 class SmearRouterTest {
-    /** softmax(x W^T) of one token, in double. */
-    private static double[] probs(Tensor w, float[] x, int t) {
-        int experts = w.dim(0), dim = w.dim(1);
-        double[] p = new double[experts];
-        double z = 0;
-        for (int e = 0; e < experts; e++) {
-            double l = 0;
-            for (int j = 0; j < dim; j++) l += w.getDouble(e, j) * x[t * dim + j];
-            p[e] = Math.exp(l);
-            z += p[e];
-        }
-        for (int e = 0; e < experts; e++) p[e] /= z;
-        return p;
-    }
-
     /** sum_e w[e] * stacked[e] for every parameter of the bank, copied into a bank of one expert. */
     private static Experts averaged(Experts bank, double[] w, Rng rng) {
         Experts one = new Experts(bank.kind(), 1, bank.dim(), bank.hidden(), bank.upBias() != null, rng);
@@ -76,14 +56,16 @@ class SmearRouterTest {
                     int from = starts[g], to = g == 0 ? starts[1] : tokens;
                     double[] w = new double[3];
                     if (pooling == Pooling.PROBABILITIES) {
+                        double[][] logits = RouterFixtures.logits(Tensor.of(x, tokens, dim), router.weight().value());
                         for (int t = from; t < to; t++) {
-                            double[] p = probs(router.weight().value(), x, t);
+                            double[] p = RouterFixtures.softmax(logits[t]);
                             for (int e = 0; e < 3; e++) w[e] += p[e] / (to - from);
                         }
                     } else {
                         float[] mean = new float[dim];
                         for (int t = from; t < to; t++) for (int j = 0; j < dim; j++) mean[j] += x[t * dim + j] / (to - from);
-                        w = probs(router.weight().value(), mean, 0);
+                        double[][] logits = RouterFixtures.logits(Tensor.of(mean, 1, dim), router.weight().value());
+                        w = RouterFixtures.softmax(logits[0]);
                     }
                     Experts one = averaged(layer.experts(), w, rng);
                     Tensor rows = Tensor.of(java.util.Arrays.copyOfRange(x, from * dim, to * dim), to - from, dim);
@@ -106,9 +88,8 @@ class SmearRouterTest {
     void handBuiltMergesGiveTheWeightedScaleForEveryTokenOfTheGroup() {
         Rng rng = new Rng(2);
         SmearRouter router = new SmearRouter(SmearRouter.Config.of(2, 3), rng);
-        router.weight().value().copyFrom(Tensor.of(new float[] {1, 0, 0, 1, 0, 0}, 3, 2));
-        MoeLayer layer = new MoeLayer(HandBuiltExperts.relu(2, 3, 1), router, rng);
-        HandBuiltExperts.scaleIdentity(layer.experts(), 2, 3, 5);
+        RouterFixtures.setWeight(router.weight(), 1, 0, 0, 1, 0, 0);
+        MoeLayer layer = RouterFixtures.scaledReluLayer(router);
         float[] x = {1, 0, 0, 2, -1, 1};
         double e = Math.E, e2 = e * e;
         double[] p0 = {e / (e + 2), 1 / (e + 2), 1 / (e + 2)};
@@ -149,10 +130,7 @@ class SmearRouterTest {
                     MoeLayer layer = new MoeLayer(config, router, rng);
                     Variable x = Variable.parameter(TestData.randn64(rng, 5, 3));
                     RoutingContext ctx = RoutingContext.training("moe", new Rng(0)).withSequenceStarts(new int[] {0, 2, 3});
-                    GradCheck.Result r = GradCheck.checkParameters(
-                            () -> Reductions.sum(layer.forward(x, ctx).output(), 1, false),
-                            HandBuiltExperts.paramsAnd(layer, x));
-                    assertTrue(r.passed(), pooling + " " + kind + ": " + r);
+                    RouterLayerChecks.assertLayerGradcheck(layer, x, () -> ctx);
                 }
             }
         }
@@ -161,10 +139,7 @@ class SmearRouterTest {
         try (Init.DTypeScope scope = Init.withDType(DType.F64)) {
             MoeLayer layer = new MoeLayer(MoeConfig.of(3, 4, 3, 1), new SmearRouter(SmearRouter.Config.of(3, 3), rng), rng);
             Variable x = Variable.parameter(TestData.randn64(rng, 4, 3));
-            GradCheck.Result r = GradCheck.checkParameters(() -> Arith.mulScalar(Shaping.reshape(
-                    layer.forward(x, RoutingContext.training("moe", new Rng(0))).output(), 12), 1.0),
-                    HandBuiltExperts.paramsAnd(layer, x));
-            assertTrue(r.passed(), r.toString());
+            RouterLayerChecks.assertLayerGradcheck(layer, x, () -> RoutingContext.training("moe", new Rng(0)));
         }
     }
 
@@ -179,19 +154,5 @@ class SmearRouterTest {
         }
         assertThrows(Moe4jException.class, () -> SmearRouter.Config.of(0, 3));
         assertThrows(Moe4jException.class, () -> SmearRouter.Config.of(2, 3).withPooling(null));
-    }
-
-    @Test
-    void catalogEntryBuildsALayerThatRuns() {
-        MoeConfig config = MoeConfig.of(8, 16, 4, 2);
-        Router router = SmearRouter.INFO.create(config, new Rng(1));
-        assertTrue(router instanceof SmearRouter);
-        assertEquals(4, router.experts());
-        MoeLayer layer = new MoeLayer(config, router, new Rng(2));
-        Variable x = Variable.parameter(TestData.randn(new Rng(3), 8, 8));
-        MoeOutput out = layer.forward(x, RoutingContext.training("moe", new Rng(1)).withSequenceStarts(new int[] {0, 5}));
-        assertEquals(8, out.output().dim(0));
-        Reductions.sum(out.output()).backward();
-        assertNotNull(x.grad());
     }
 }

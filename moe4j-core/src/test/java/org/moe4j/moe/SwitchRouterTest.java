@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.moe4j.moe.RouterLayerChecks.route;
 
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -18,25 +19,12 @@ import org.moe4j.tensor.Tensor;
 import org.moe4j.testing.TestData;
 
 class SwitchRouterTest {
-    /** Logits (x ∘ u) W^T in double precision; u = 1 everywhere when {@code jitterSeed} is null. */
-    private static double[][] logits(Tensor x, Tensor w, double eps, Long jitterSeed) {
-        Rng rng = jitterSeed == null ? null : new Rng(jitterSeed);
-        int tokens = x.dim(0), dim = x.dim(1), experts = w.dim(0);
-        double[][] u = new double[tokens][dim];
-        for (int t = 0; t < tokens; t++) {
-            for (int j = 0; j < dim; j++) u[t][j] = rng == null ? 1 : rng.uniform(1 - eps, 1 + eps);
-        }
-        double[][] out = new double[tokens][experts];
-        for (int t = 0; t < tokens; t++) {
-            for (int e = 0; e < experts; e++) {
-                for (int j = 0; j < dim; j++) out[t][e] += x.getDouble(t, j) * u[t][j] * w.getDouble(e, j);
-            }
-        }
-        return out;
-    }
-
-    private static RouterOutput.Sparse route(SwitchRouter router, Tensor x, RoutingContext ctx) {
-        return (RouterOutput.Sparse) router.route(Variable.constant(x), ctx);
+    /** x ∘ u in double, u drawn U(1 - eps, 1 + eps) from {@code seed} in the router's row-major order. */
+    private static Tensor jittered(Tensor x, double eps, long seed) {
+        Rng rng = new Rng(seed);
+        double[] v = x.toDoubleArray();
+        for (int i = 0; i < v.length; i++) v[i] *= rng.uniform(1 - eps, 1 + eps);
+        return Tensor.ofDoubles(v, x.shape());
     }
 
     @Test
@@ -46,7 +34,7 @@ class SwitchRouterTest {
         router.weight().value().copyFrom(TestData.randn(rng, 5, 6));
         Tensor x = TestData.randn(rng, 9, 6);
         RouterOutput.Sparse s = route(router, x, RoutingContext.inference("moe"));
-        double[][] l = logits(x, router.weight().value(), 0, null);
+        double[][] l = RouterFixtures.logits(x, router.weight().value());
         Assignments a = s.assignments();
         assertEquals(9, a.size());
         float[] gates = a.gates().value().toFloatArray();
@@ -76,8 +64,9 @@ class SwitchRouterTest {
         float[] eval = route(router, x, RoutingContext.inference("moe")).logits().value().toFloatArray();
         assertArrayEquals(train, again, "the same seed jitters the same way");
         assertFalse(Arrays.equals(train, other), "another seed jitters differently");
-        double[] expected = Arrays.stream(logits(x, w, 0.2, 7L)).flatMapToDouble(Arrays::stream).toArray();
-        double[] clean = Arrays.stream(logits(x, w, 0, null)).flatMapToDouble(Arrays::stream).toArray();
+        double[] expected = Arrays.stream(RouterFixtures.logits(jittered(x, 0.2, 7), w)).flatMapToDouble(Arrays::stream)
+                .toArray();
+        double[] clean = Arrays.stream(RouterFixtures.logits(x, w)).flatMapToDouble(Arrays::stream).toArray();
         TestData.assertClose(expected, toDoubles(train), 1e-5, 1e-5);
         TestData.assertClose(clean, toDoubles(eval), 1e-5, 1e-5);
         assertFalse(Arrays.equals(train, eval), "training differs from inference");
@@ -95,8 +84,8 @@ class SwitchRouterTest {
     @Test
     void handBuiltGateWeightsGiveClosedFormOutputsForABatch() {
         SwitchRouter router = new SwitchRouter(SwitchRouter.Config.of(2, 3), new Rng(1));
-        router.weight().value().copyFrom(Tensor.of(new float[] {2, 0, 0, 2, 1.5f, 1.5f}, 3, 2));
-        MoeLayer layer = RouterLayerChecks.scaledReluLayer(router, 1);
+        RouterFixtures.setWeight(router.weight(), 2, 0, 0, 2, 1.5f, 1.5f);
+        MoeLayer layer = RouterFixtures.scaledReluLayer(router);
         float[] y = RouterLayerChecks.run(layer, new float[] {2, 0, 0, 1, 1, 1}, 3, RoutingContext.inference("moe"));
         double e = Math.E;
         double p0 = Math.pow(e, 4) / (Math.pow(e, 4) + 1 + Math.pow(e, 3)); // logits (4, 0, 3): expert 0

@@ -88,14 +88,14 @@ class TopPRouterTest {
 
     private static MoeLayer layer(TopPRouter.Config config) {
         TopPRouter router = new TopPRouter(config, new Rng(1));
-        RouterLayerChecks.setWeight(router.weight(), 1, 0, 0, 1, 0, 0);
-        return RouterLayerChecks.handBuilt(router, 2, 2, 3, 5);
+        RouterFixtures.setWeight(router.weight(), 1, 0, 0, 1, 0, 0);
+        return RouterFixtures.scaledReluLayer(router, 2, 2, 3, 5);
     }
 
     @Test
     void theDynamicLossIsTheWeightedMeanEntropyInTrainingOnly() {
         TopPRouter router = new TopPRouter(TopPRouter.Config.of(2, 3).withDynamicLossWeight(0.25), new Rng(1));
-        RouterLayerChecks.setWeight(router.weight(), 1, 0, 0, 1, 0, 0);
+        RouterFixtures.setWeight(router.weight(), 1, 0, 0, 1, 0, 0);
         Tensor x = Tensor.of(new float[] {2, 0, 0.5f, 0.5f}, 2, 2);
         double z0 = E2 + 2, z1 = 2 * Math.exp(0.5) + 1;
         double h0 = -(E2 / z0 * Math.log(E2 / z0) + 2 / z0 * Math.log(1 / z0));
