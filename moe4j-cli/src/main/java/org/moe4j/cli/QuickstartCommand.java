@@ -2,6 +2,7 @@ package org.moe4j.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.moe4j.kernel.Parallel;
@@ -54,7 +55,8 @@ final class QuickstartCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         TrainConfig tc = new TrainConfig(epochs, maxSteps, 64, "adamw", 0.003, 0.00003, 50, 0.01, 0.9, 1.0, seed, 0, 2,
                 10, 50, 0, false, 10);
-        RunConfig config = new RunConfig(MODEL, "bundled:fashion-mnist-small", 8, 2, "topk", 64, 64, tc, null, null, 0.1);
+        RunConfig config = new RunConfig(MODEL, "bundled:fashion-mnist-small", 8, 2, "topk", 64, 64, List.of(16, 32), tc,
+                null, null, 0.1);
         w.println("quickstart: training a small mixture of experts (8 experts, top-2) on the bundled Fashion-MNIST subset");
         Path report = out.resolve("report.html");
         int code = TrainCommand.train(config, out, false, report, w, ProgressBar.Mode.detect());

@@ -61,6 +61,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--hidden", defaultValue = "256", description = "Expert hidden width (default ${DEFAULT-VALUE}).")
     int hidden;
 
+    @Option(names = "--trunk", split = ",", description = "CNN trunk channels per stage (default 32,64).")
+    java.util.List<Integer> trunk;
+
     @Option(names = "--batch", defaultValue = "64", description = "Batch size (default ${DEFAULT-VALUE}).")
     int batch;
 
@@ -109,7 +112,7 @@ final class TrainCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), e.getMessage());
             }
             try {
-                config = new RunConfig(model.toLowerCase(Locale.ROOT), data, experts, topK, router, width, hidden, tc,
+                config = new RunConfig(model.toLowerCase(Locale.ROOT), data, experts, topK, router, width, hidden, trunk, tc,
                         null, null, 0.1);
             } catch (Moe4jException e) {
                 throw new ParameterException(spec.commandLine(), e.getMessage());

@@ -17,13 +17,14 @@ import org.moe4j.train.data.Normalization;
  * @param router             the router's catalog name
  * @param width              the head's width
  * @param hidden             each expert's hidden width (dense models: k times this, the same active size)
+ * @param trunk              the CNNs' convolution stages' channels, e.g. [32, 64] (unused by the MLPs)
  * @param train              optimizer, schedule, batching and checkpoint settings (its seed seeds everything)
  * @param normalization      fitted on the training split; null before it is fitted
  * @param classNames         the classes, index = label
  * @param validationFraction held out of the training data when the source has no test split
  */
 public record RunConfig(String model, String data, int experts, int topK, String router, int width, int hidden,
-        TrainConfig train, Normalization normalization, List<String> classNames, double validationFraction) {
+        List<Integer> trunk, TrainConfig train, Normalization normalization, List<String> classNames, double validationFraction) {
     public static final Set<String> MODELS = Set.of("moe-cnn", "moe-mlp", "dense-cnn", "dense-mlp");
 
     public RunConfig {
@@ -38,6 +39,8 @@ public record RunConfig(String model, String data, int experts, int topK, String
             throw new Moe4jException("validation fraction must be in (0, 1), got " + validationFraction);
         }
         classNames = classNames == null ? List.of() : List.copyOf(classNames);
+        trunk = trunk == null || trunk.isEmpty() ? List.of(32, 64) : List.copyOf(trunk);
+        for (int c : trunk) if (c < 1) throw new Moe4jException("--trunk channels must be positive, got " + trunk);
     }
 
     public boolean cnn() {
@@ -53,6 +56,6 @@ public record RunConfig(String model, String data, int experts, int topK, String
     }
 
     public RunConfig withData(Normalization n, List<String> names) {
-        return new RunConfig(model, data, experts, topK, router, width, hidden, train, n, names, validationFraction);
+        return new RunConfig(model, data, experts, topK, router, width, hidden, trunk, train, n, names, validationFraction);
     }
 }

@@ -56,6 +56,7 @@ public record TrainedRun(Checkpoint checkpoint, RunConfig config, RunData data, 
             m.put("top-k", Integer.toString(c.topK()));
             m.put("router", c.router());
         }
+        if (c.cnn()) m.put("trunk", c.trunk().toString());
         m.put("width", Integer.toString(c.width()));
         m.put(c.moe() ? "expert hidden" : "ffn hidden", Integer.toString(c.moe() ? c.hidden() : c.topK() * c.hidden()));
         TrainConfig t = c.train();

@@ -71,6 +71,17 @@ class TrainerTest {
     }
 
     @Test
+    void sgdWithMomentumLowersTheLoss() {
+        TinyMoe m = new TinyMoe(6, 3, "topk", 7);
+        double before = Evaluator.evaluate(m, TEST, 64).loss();
+        TrainConfig c = TrainConfig.defaults(4, 16, 0.1, 3).withOptimizer("sgd", 0.9).withWarmup(5);
+        Trainer t = new Trainer(m, c, TRAIN, TEST, "test");
+        assertTrue(t.optimizer() instanceof org.moe4j.optim.Sgd);
+        TrainResult r = t.run();
+        assertTrue(r.evalLoss() < before - 0.03, "loss " + before + " -> " + r.evalLoss());
+    }
+
+    @Test
     void resumeIsBitIdenticalToAStraightRun(@TempDir Path dir) {
         // Straight: 18 steps.
         TinyMoe straight = new TinyMoe(6, 3, "sigmoid-bias", 7);
