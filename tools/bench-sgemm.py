@@ -7,11 +7,14 @@ For each square size it times numpy.dot on float32 and `./moe4j bench matmul --m
 --json` (which prints one JSON line with op, m, n, k, threads, ms, gflops), alternating the two for several
 rounds, and prints the best GFLOP/s of each, the spread, and the ratio moe4j / numpy.
 
+The peer needs NumPy on an optimized BLAS, and threadpoolctl to report which one ran. On Debian/Ubuntu:
+
+    sudo apt-get install python3-numpy libopenblas0-pthread python3-threadpoolctl
+
 NumPy runs in a child process with OPENBLAS_NUM_THREADS set to the thread count and OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE removed: some machines set those so that old OpenBLAS builds pick a safe (slower) kernel; a
-current OpenBLAS should pick its own when benchmarked. The child reports which BLAS and kernel it ran
-(threadpoolctl, Debian package python3-threadpoolctl), so a reference BLAS is not mistaken for OpenBLAS
-(Debian: apt-get install libopenblas0-pthread).
+current OpenBLAS should pick its own when benchmarked. The child reports which BLAS and kernel it ran, so a
+reference BLAS is not mistaken for OpenBLAS.
 """
 import argparse
 import json

@@ -1,6 +1,8 @@
 package org.moe4j.kernel;
 
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.moe4j.common.ShapeException;
 import org.moe4j.tensor.DType;
 import org.moe4j.tensor.Storage;
@@ -10,9 +12,10 @@ import org.moe4j.tensor.Tensor;
  * 2-d convolution over NCHW tensors with PyTorch semantics: cross-correlation (the kernel is not flipped), groups
  * = 1, dilation = 1, zero padding, and {@code out = floor((in + 2 pad - kernel) / stride) + 1} along each axis.
  *
- * <p>The fast path (F32, vector backend) unfolds each batch item into columns (im2col) and multiplies by the
- * weight with {@link Gemm#sgemm}, parallel over the batch; a 1x1 kernel with stride 1 and no padding skips the
- * unfolding. The references are the direct loop definitions through {@code Storage.get/set}, so they serve F64
+ * <p>The fast path (F32, vector backend) is parallel over the batch. Stride-1 convolutions (all three passes)
+ * read a zero-padded copy of each image directly ({@link ConvDirect}); a 1x1 kernel with stride 1 and no padding
+ * multiplies the image itself with {@link Gemm#sgemm}; other strides unfold each batch item into columns
+ * (im2col) for the GEMM. The references are the direct loop definitions through {@code Storage.get/set}, so they serve F64
  * (gradcheck) and any strides.
  */
 public final class Conv {
@@ -160,6 +163,10 @@ public final class Conv {
         float[] ba = bias == null ? null : bias.contiguous().toFloatArray();
         Tensor out = Tensor.zeros(g.outShape());
         float[] oa = out.floats();
+        if (!g.direct() && ConvDirect.forwardApplies(g)) {
+            ConvDirect.forward(xa, xo, wa, wo, ba, g, oa);
+            return out;
+        }
         int ckk = g.ckk();
         int ohw = g.ohw();
         int plane = g.c * g.h * g.w;
@@ -226,13 +233,25 @@ public final class Conv {
             float[] ga = gradOut.floats();
             int go = gradOut.offset();
             float[] oa = out.floats();
-            for (int c = 0; c < o; c++) {
-                double sum = 0;
-                for (int b = 0; b < n; b++) {
-                    for (int p = go + (b * o + c) * hw, end = p + hw; p < end; p++) sum += ga[p];
+            VectorSpecies<Float> species = Backend.FLOATS;
+            int upper = species.loopBound(hw);
+            // Each plane is summed by vector lanes, then its lanes in order, into a double per channel: a fixed
+            // order, so the result does not depend on the thread count.
+            Parallel.forRange(o, Math.max(1, (int) (GRAIN_WORK / Math.max(1L, (long) n * hw))), (from, to) -> {
+                for (int c = from; c < to; c++) {
+                    double sum = 0;
+                    for (int b = 0; b < n; b++) {
+                        int p = go + (b * o + c) * hw;
+                        FloatVector acc = FloatVector.zero(species);
+                        int i = 0;
+                        for (; i < upper; i += species.length()) acc = acc.add(FloatVector.fromArray(species, ga, p + i));
+                        float plane = VectorMath.sumLanes(acc);
+                        for (; i < hw; i++) plane += ga[p + i];
+                        sum += plane;
+                    }
+                    oa[c] = (float) sum;
                 }
-                oa[c] = (float) sum;
-            }
+            });
             return out;
         }
         return conv2dBackwardBiasReference(gradOut);
@@ -331,6 +350,10 @@ public final class Conv {
         int wo = wc.offset();
         Tensor gx = Tensor.zeros(g.n, g.c, g.h, g.w);
         float[] xa = gx.floats();
+        if (!g.direct() && ConvDirect.backwardInputApplies(g)) {
+            ConvDirect.backwardInput(ga, goOff, wa, wo, g, xa);
+            return gx;
+        }
         int ckk = g.ckk();
         int ohw = g.ohw();
         int plane = g.c * g.h * g.w;
@@ -356,6 +379,9 @@ public final class Conv {
         float[] xa = xc.floats();
         int goOff = gc.offset();
         int xo = xc.offset();
+        if (!g.direct() && ConvDirect.forwardApplies(g)) {
+            return Tensor.of(ConvDirect.backwardWeight(ga, goOff, xa, xo, g), g.o, g.c, g.kh, g.kw);
+        }
         int ckk = g.ckk();
         int ohw = g.ohw();
         int plane = g.c * g.h * g.w;

@@ -20,14 +20,31 @@ import org.moe4j.tensor.Tensor;
 public final class Gemm {
     /** Below this many multiply-adds, packing costs more than it saves. */
     private static final long SMALL_MACS = 32L * 32 * 32;
-    /** Up to this many rows, B is streamed once per row instead of being packed (matrix-vector products). */
+    /** Up to this many rows, B is read in place instead of being packed (matrix-vector products, decoding). */
     private static final int FEW_ROWS = 4;
     /** Multiply-adds per thread below which splitting work is not worth a hand-off to the pool. */
     static final long MACS_PER_THREAD = 1L << 23;
+    /**
+     * The same for the paths without packing, whose multiply-adds cost several times more (a matrix-vector
+     * product streams B once; a transposed B is turned in registers): one token through a 1024 x 1024 layer,
+     * about 0.1 ms, is split in two.
+     */
+    private static final long SMALL_MACS_PER_THREAD = 1L << 19;
 
     private Gemm() {}
 
-    /** Float32 GEMM on arrays. {@code beta == 0} overwrites C without reading it (NaN in C does not leak). */
+    /**
+     * Float32 GEMM on arrays. {@code beta == 0} overwrites C without reading it (NaN in C does not leak).
+     *
+     * <p>Every element is computed by one fixed sequence of float operations, whatever m and n are, where the
+     * element sits, which path runs and how many threads share the work: so a row (or a column) multiplied alone
+     * gives the same bits as inside a larger product, e.g. one token alone or in a batch. The sequence: k is cut
+     * into {@code ceil(k / 1024)} depth blocks of equal size (bounds from k alone); for each block, {@code s}
+     * starts at +0 and takes {@code s = fma(op(A)[i][p], op(B)[p][j], s)} for p in order; then C becomes {@code
+     * s * alpha} (first block, beta 0), {@code fma(C, beta, s * alpha)} (first block) or {@code fma(C, 1, s *
+     * alpha)} (later blocks). When k or alpha is 0, {@code C = C * beta} (or 0). The scalar backend runs the same
+     * sequence.
+     */
     public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
             float[] a, int offA, int lda, float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
         checkArgs(transA, transB, m, n, k, lda, ldb, ldc);
@@ -169,18 +186,17 @@ public final class Gemm {
         }
         long macs = (long) m * n * k;
         if (macs <= SMALL_MACS || m <= FEW_ROWS) {
-            // A few rows against a transposed B: dot products. Otherwise register tiles over op(B) rows, with a
-            // transposed B copied plain first (it is small here). Threads split columns in whole tiles.
-            boolean dots = g.transB() && m <= FEW_ROWS;
-            GemmProblem p = dots ? g : GemmSmall.withPlainB(g);
+            // No packing: register tiles over op(B) rows, or over blocks of a transposed B turned in registers.
+            // Threads split columns in whole tiles.
+            boolean transposed = g.transB();
             int unit = 2 * Backend.FLOATS.length();
             int units = (n + unit - 1) / unit;
-            int chunks = threads ? (int) Math.min(units, Math.max(1, macs / MACS_PER_THREAD)) : 1;
+            int chunks = threads ? (int) Math.min(units, Math.max(1, macs / SMALL_MACS_PER_THREAD)) : 1;
             Parallel.forChunks(units, Math.min(chunks, Parallel.threads()), (chunk, from, to) -> {
                 int j0 = from * unit;
                 int j1 = Math.min(n, to * unit);
-                if (dots) GemmSmall.dots(p, j0, j1);
-                else GemmSmall.rows(p, j0, j1);
+                if (transposed) GemmSmall.transposedB(g, j0, j1);
+                else GemmSmall.rows(g, j0, j1);
             });
             return;
         }
@@ -229,20 +245,29 @@ public final class Gemm {
         }
     }
 
-    /** The float definition, used when the scalar backend is forced. */
-    private static void referenceFloat(GemmProblem g) {
+    /**
+     * The float definition, element by element (see {@link #sgemm}): what the scalar backend runs, and what every
+     * fast path must equal bit for bit. Called only with m, n, k > 0 and alpha != 0.
+     */
+    static void referenceFloat(GemmProblem g) {
         float[] a = g.a();
         float[] b = g.b();
         float[] c = g.c();
+        int k = g.k();
+        int blocks = GemmPacked.depthBlocks(k);
         for (int i = 0; i < g.m(); i++) {
             for (int j = 0; j < g.n(); j++) {
-                float sum = 0;
-                for (int p = 0; p < g.k(); p++) {
-                    sum += a[g.offA() + (g.transA() ? p * g.lda() + i : i * g.lda() + p)]
-                            * b[g.offB() + (g.transB() ? j * g.ldb() + p : p * g.ldb() + j)];
-                }
                 int ci = g.offC() + i * g.ldc() + j;
-                c[ci] = g.alpha() * sum + (g.beta() == 0 ? 0 : g.beta() * c[ci]);
+                for (int kb = 0; kb < blocks; kb++) {
+                    float sum = 0;
+                    for (int p = GemmPacked.depthStart(k, kb, blocks); p < GemmPacked.depthStart(k, kb + 1, blocks);
+                            p++) {
+                        sum = Math.fma(a[g.offA() + (g.transA() ? p * g.lda() + i : i * g.lda() + p)],
+                                b[g.offB() + (g.transB() ? j * g.ldb() + p : p * g.ldb() + j)], sum);
+                    }
+                    float beta = kb == 0 ? g.beta() : 1f;
+                    c[ci] = kb == 0 && beta == 0f ? sum * g.alpha() : Math.fma(c[ci], beta, sum * g.alpha());
+                }
             }
         }
     }

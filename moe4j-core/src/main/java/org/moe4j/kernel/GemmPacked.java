@@ -58,14 +58,13 @@ final class GemmPacked {
         if (i0 >= i1 || j0 >= j1) return;
         Scratch s = SCRATCH.get();
         int k = g.k();
-        int kBlocks = (k + KC - 1) / KC;
+        int kBlocks = depthBlocks(k);
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
             int bPanels = (nc + NR - 1) / NR;
             for (int kb = 0; kb < kBlocks; kb++) {
-                // Equal depth blocks (e.g. 150 + 150, not 256 + 44); the bounds depend on k alone.
-                int pc = (int) ((long) k * kb / kBlocks);
-                int kc = (int) ((long) k * (kb + 1) / kBlocks) - pc;
+                int pc = depthStart(k, kb, kBlocks);
+                int kc = depthStart(k, kb + 1, kBlocks) - pc;
                 float[] bp = s.packedB(bPanels * kc * NR);
                 packB(g, pc, kc, jc, nc, bp);
                 boolean first = kb == 0;
@@ -82,6 +81,16 @@ final class GemmPacked {
                 }
             }
         }
+    }
+
+    /** How many depth blocks every GEMM path splits k into: a function of k alone (see {@link Gemm#sgemm}). */
+    static int depthBlocks(int k) {
+        return Math.max(1, (k + KC - 1) / KC);
+    }
+
+    /** Where depth block {@code kb} of {@code blocks} starts; blocks are of equal depth (150 + 150, not 256 + 44). */
+    static int depthStart(int k, int kb, int blocks) {
+        return (int) ((long) k * kb / blocks);
     }
 
     // ---- packing -------------------------------------------------------------------------------------------
@@ -145,15 +154,14 @@ final class GemmPacked {
                     }
                 }
             } else {
-                // op(B)(p, j) = b[j * ldb + p]: read each column of op(B) contiguously, write with stride NR.
-                for (int j = 0; j < cols; j++) {
-                    int src = g.offB() + (j0 + jr + j) * ldb + p0;
-                    int d = base + j;
-                    for (int p = 0; p < kc; p++) dst[d + p * NR] = b[src + p];
-                }
-                for (int j = cols; j < NR; j++) {
-                    int d = base + j;
-                    for (int p = 0; p < kc; p++) dst[d + p * NR] = 0;
+                // op(B)(p, j) = b[j * ldb + p]: columns of op(B) are rows of b, transposed L x L at a time into
+                // the two halves of the panel (a half past the last column gets zeros).
+                for (int h = 0; h < NR; h += L) {
+                    int rows = Math.clamp(cols - h, 0, L);
+                    int src = g.offB() + (j0 + jr + h) * ldb + p0;
+                    for (int p = 0; p < kc; p += L) {
+                        GemmTranspose.block(b, src + p, ldb, rows, Math.min(L, kc - p), dst, base + p * NR + h, NR);
+                    }
                 }
             }
         }

@@ -1,6 +1,12 @@
 package org.moe4j.kernel;
 
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
 import org.moe4j.common.ShapeException;
 import org.moe4j.tensor.DType;
 import org.moe4j.tensor.IntTensor;
@@ -18,8 +24,9 @@ import org.moe4j.tensor.Tensor;
  *       ({@code count_include_pad = true}, PyTorch's default), so windows over the border are pulled toward 0.
  * </ul>
  *
- * <p>The fast path (F32, vector backend) works on the raw arrays, parallel over the N*C planes; windows are
- * strided, so there is no SIMD to gain. The references go through {@code Storage.get/set} and serve F64.
+ * <p>The fast path (F32, vector backend) works on the raw arrays, parallel over the N*C planes; the common 2x2
+ * stride-2 max pool splits rows into even and odd columns to compare whole vectors of windows, other windows
+ * run a scalar loop. The references go through {@code Storage.get/set} and serve F64.
  */
 public final class Pool {
     static final String MAX = "maxPool2d";
@@ -116,6 +123,7 @@ public final class Pool {
     }
 
     private static MaxPoolResult maxVector(Tensor x, Window g) {
+        if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0) return max2x2(x, g);
         float[] xa = x.floats();
         int xo = x.offset();
         Tensor out = Tensor.zeros(g.outShape());
@@ -147,6 +155,81 @@ public final class Pool {
                         int o = p * ohw + y * g.ow + z;
                         oa[o] = best;
                         idx[o] = arg;
+                    }
+                }
+            }
+        });
+        return new MaxPoolResult(out, new IntTensor(idx, g.outShape()));
+    }
+
+    /** Lanes 0, 2, 4, ... of a pair of vectors (the second's lanes as indices VLENGTH and up): the even elements. */
+    private static final VectorShuffle<Float> EVENS = pairShuffle(0);
+    /** Lanes 1, 3, 5, ...: the odd elements. */
+    private static final VectorShuffle<Float> ODDS = pairShuffle(1);
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, Backend.FLOATS.vectorShape());
+
+    private static VectorShuffle<Float> pairShuffle(int first) {
+        int[] lanes = new int[Backend.FLOATS.length()];
+        for (int i = 0; i < lanes.length; i++) lanes[i] = first + 2 * i;
+        return VectorShuffle.fromArray(Backend.FLOATS, lanes, 0);
+    }
+
+    /**
+     * The common 2x2, stride 2, unpadded window (every CNN's downsampling), vectorized: per output row, each of the
+     * two input rows is split into even and odd columns, the pairs are compared, then the two rows. The scalar
+     * loop's data-dependent branches mispredict on real activations and cost several times more. Same winner
+     * rule as {@link #maxReference}: the first maximum in window order (a, b / c, d), a NaN beating any number.
+     * Comparing a with b and c with d first keeps that rule, since both of the second pair come after the first.
+     */
+    private static MaxPoolResult max2x2(Tensor x, Window g) {
+        float[] xa = x.floats();
+        int xo = x.offset();
+        Tensor out = Tensor.zeros(g.outShape());
+        float[] oa = out.floats();
+        int[] idx = new int[oa.length];
+        int w = g.w;
+        int hw = g.h * w;
+        int ow = g.ow;
+        int ohw = g.oh * ow;
+        VectorSpecies<Float> species = Backend.FLOATS;
+        int lanes = species.length();
+        Parallel.forRange(g.planes(), g.grain(), (from, to) -> {
+            for (int p = from; p < to; p++) {
+                for (int y = 0; y < g.oh; y++) {
+                    int top = xo + p * hw + 2 * y * w; // first element of the window's upper row
+                    for (int z0 = 0; z0 < ow; z0 += lanes) {
+                        int in0 = top + 2 * z0;
+                        int in1 = in0 + w;
+                        int valid = w - 2 * z0; // input columns left in the row from 2 * z0
+                        VectorMask<Float> loMask = species.indexInRange(0, valid);
+                        VectorMask<Float> hiMask = species.indexInRange(lanes, valid);
+                        FloatVector lo0 = FloatVector.fromArray(species, xa, in0, loMask);
+                        FloatVector hi0 = FloatVector.fromArray(species, xa, in0 + lanes, hiMask);
+                        FloatVector lo1 = FloatVector.fromArray(species, xa, in1, loMask);
+                        FloatVector hi1 = FloatVector.fromArray(species, xa, in1 + lanes, hiMask);
+                        FloatVector a = lo0.rearrange(EVENS, hi0);
+                        FloatVector b = lo0.rearrange(ODDS, hi0);
+                        FloatVector c = lo1.rearrange(EVENS, hi1);
+                        FloatVector d = lo1.rearrange(ODDS, hi1);
+                        // b beats a when greater, or NaN over a number; likewise d over c.
+                        VectorMask<Float> bWins = b.compare(VectorOperators.GT, a)
+                                .or(b.test(VectorOperators.IS_NAN).andNot(a.test(VectorOperators.IS_NAN)));
+                        VectorMask<Float> dWins = d.compare(VectorOperators.GT, c)
+                                .or(d.test(VectorOperators.IS_NAN).andNot(c.test(VectorOperators.IS_NAN)));
+                        FloatVector upper = a.blend(b, bWins);
+                        FloatVector lower = c.blend(d, dWins);
+                        VectorMask<Float> lowerWins = lower.compare(VectorOperators.GT, upper)
+                                .or(lower.test(VectorOperators.IS_NAN).andNot(upper.test(VectorOperators.IS_NAN)));
+                        FloatVector best = upper.blend(lower, lowerWins);
+                        // Winner's index in the plane: (2y + dy) * w + 2z + dx.
+                        IntVector first = IntVector.broadcast(INTS, 2 * y * w + 2 * z0).addIndex(2);
+                        IntVector up = first.blend(first.add(1), bWins.cast(INTS));
+                        IntVector down = first.add(w).blend(first.add(w + 1), dWins.cast(INTS));
+                        IntVector arg = up.blend(down, lowerWins.cast(INTS));
+                        int o = p * ohw + y * ow + z0;
+                        VectorMask<Float> store = species.indexInRange(z0, ow);
+                        best.intoArray(oa, o, store);
+                        arg.intoArray(idx, o, store.cast(INTS));
                     }
                 }
             }

@@ -23,6 +23,13 @@ class ConvTest {
         {5, 3, 4, 4, 2, 2, 2, 2, 2, 1, 1},
         {1, 2, 3, 3, 3, 1, 1, 2, 2, 0, 0}, // 1x1 with stride: goes through im2col
         {2, 2, 1, 1, 3, 3, 3, 1, 1, 1, 1}, // every tap but the centre falls in padding
+        // Stride 1 goes straight through the padded image: channel and tap counts off the tile sizes (8 and 12
+        // channels, 12 taps), tiles of virtual pixels straddling rows, asymmetric kernels and padding.
+        {3, 5, 13, 11, 20, 3, 3, 1, 1, 1, 1},
+        {2, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1}, // the Fashion-MNIST first layer
+        {2, 3, 6, 9, 7, 2, 3, 1, 1, 1, 0},
+        {2, 2, 4, 4, 3, 1, 1, 1, 1, 1, 1}, // padding larger than kernel - 1: the input gradient falls back
+        {1, 33, 5, 6, 35, 3, 3, 1, 1, 0, 2},
     };
 
     private final Rng rng = new Rng(7);

@@ -45,6 +45,26 @@ class PoolTest {
     }
 
     @Test
+    void twoByTwoFastPathKeepsTheReferenceWinner() {
+        // Rows spanning several vectors, odd sizes (the last row and column unused), and few distinct values, so
+        // that ties, signed zeros and NaNs decide many windows.
+        int[][] shapes = {{2, 3, 6, 40}, {1, 2, 7, 33}, {3, 1, 4, 2}, {1, 1, 9, 71}, {2, 2, 3, 3}};
+        for (int[] s : shapes) {
+            Tensor x = Tensor.zeros(s);
+            for (int i = 0; i < x.numel(); i++) {
+                int r = rng.nextInt(5);
+                x.storage().set(i, r == 0 ? Double.NaN : r == 1 ? -0.0 : r == 2 ? 0.0 : r);
+            }
+            Pool.MaxPoolResult fast = Pool.maxPool2d(x, 2, 2, 2, 2, 0, 0);
+            Pool.MaxPoolResult ref = Pool.maxPool2dReference(x, 2, 2, 2, 2, 0, 0);
+            assertEquals(ref.indices(), fast.indices(), java.util.Arrays.toString(s));
+            float[] want = ref.out().toFloatArray();
+            float[] got = fast.out().toFloatArray();
+            for (int i = 0; i < want.length; i++) assertEquals(0, Float.compare(want[i], got[i]), "output " + i);
+        }
+    }
+
+    @Test
     void fastPathAcceptsStridedViews() {
         Tensor x = randn(rng, 2, 6, 3, 5).permute(0, 2, 1, 3); // [2, 3, 6, 5]
         assertClose(Pool.maxPool2dReference(x.copy(), 3, 3, 2, 1, 1, 1).out(), Pool.maxPool2d(x, 3, 3, 2, 1, 1, 1).out(),

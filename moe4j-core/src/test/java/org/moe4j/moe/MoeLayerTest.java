@@ -190,4 +190,50 @@ class MoeLayerTest {
         assertEquals(8, fine.topK());
         assertThrows(Moe4jException.class, () -> MoeConfig.of(16, 64, 8, 2).fineGrained(3));
     }
+
+    @Test
+    void aTokensOutputIsBitIdenticalAloneOrInAnyBatch() {
+        Rng rng = new Rng(3);
+        MoeConfig config = MoeConfig.of(64, 96, 8, 2).withShared(1, 32, true);
+        MoeLayer layer = new MoeLayer(config, new SoftmaxTopKRouter(SoftmaxTopKRouter.Config.of(64, 8, 2), rng), rng);
+        Tensor batch = TestData.randn(rng, 32, 64);
+        float[] all = runRows(layer, batch);
+        int[] order = new int[32];
+        for (int i = 0; i < 32; i++) order[i] = i;
+        rng.shuffle(order);
+        Tensor shuffled = Tensor.zeros(32, 64);
+        for (int i = 0; i < 32; i++) shuffled.narrow(0, i, 1).copyFrom(batch.narrow(0, order[i], 1));
+        float[] mixed = runRows(layer, shuffled);
+        for (int i = 0; i < 32; i++) {
+            float[] alone = runRows(layer, batch.narrow(0, order[i], 1).contiguous());
+            float[] inBatch = java.util.Arrays.copyOfRange(all, order[i] * 64, order[i] * 64 + 64);
+            float[] inShuffled = java.util.Arrays.copyOfRange(mixed, i * 64, i * 64 + 64);
+            assertArrayEquals(alone, inBatch, "token " + order[i] + " alone vs in the batch");
+            assertArrayEquals(alone, inShuffled, "token " + order[i] + " alone vs in the shuffled batch");
+        }
+    }
+
+    @Test
+    void tokensStayBitIdenticalWhenSizesAreNotMultiplesOfTheVectorWidth() {
+        // Odd widths put a token's elements in vector lanes in one batch and in scalar tails in another.
+        Rng rng = new Rng(4);
+        MoeConfig[] configs = {MoeConfig.of(37, 53, 8, 2).withShared(1, 29, true),
+            MoeConfig.of(37, 53, 8, 2).withExpertKind(ExpertKind.GELU, true).withShared(1, 29, false)};
+        for (MoeConfig config : configs) {
+            MoeLayer layer = new MoeLayer(config, new SoftmaxTopKRouter(SoftmaxTopKRouter.Config.of(37, 8, 2), rng),
+                    rng);
+            Tensor batch = TestData.randn(rng, 21, 37);
+            float[] all = runRows(layer, batch);
+            for (int i = 0; i < 21; i++) {
+                assertArrayEquals(runRows(layer, batch.narrow(0, i, 1).contiguous()),
+                        java.util.Arrays.copyOfRange(all, i * 37, i * 37 + 37), config + ": token " + i);
+            }
+        }
+    }
+
+    private static float[] runRows(MoeLayer layer, Tensor x) {
+        try (GradMode scope = GradMode.off()) {
+            return layer.forward(Variable.constant(x), RoutingContext.inference("moe")).output().value().toFloatArray();
+        }
+    }
 }

@@ -1,0 +1,362 @@
+package org.moe4j.kernel;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Stride-1 convolutions computed straight from a zero-padded copy of each image, without unfolding it into
+ * columns (im2col) and packing those for a GEMM: the unfolded matrix is nine times the image for a 3x3 kernel,
+ * and writing and re-reading it cost more than the multiply-adds on CNN-sized layers.
+ *
+ * <p>The trick is the "virtual pixel": in an image padded to {@code Hp x Wp}, output pixel (y, z) reads tap
+ * (c, i, j) at {@code c*Hp*Wp + i*Wp + j + (y*Wp + z)}. Numbering output pixels as {@code v = y*Wp + z} (the
+ * columns z >= OW are computed and thrown away) makes every tap a contiguous run of the padded image, so a
+ * register tile loads its pixels as plain vectors at {@code tapOffset[t] + v}. The backward pass to the input is
+ * the same convolution of the output gradient with the kernels flipped and the channels swapped; the backward
+ * pass to the weights broadcasts the same runs against the output gradient transposed to [pixel][channel].
+ *
+ * <p>Every output element is a sum over taps (or over pixels, then images in chunk order) in a fixed order, so
+ * results depend on the thread count only where {@link Conv}'s do.
+ */
+final class ConvDirect {
+    private static final VectorSpecies<Float> S = Backend.FLOATS;
+    private static final int L = S.length();
+    /** Output channels per forward tile (8 rows x 2 vectors: 16 accumulators). */
+    private static final int MR = 8;
+    /** Virtual pixels per forward tile. */
+    private static final int NR = 2 * L;
+    /** Taps per weight-gradient tile (12 rows x 2 vectors: 24 accumulators). */
+    private static final int TR = 12;
+    /** Output channels per weight-gradient tile. */
+    private static final int OR = 2 * L;
+
+    private ConvDirect() {}
+
+    /** The padded image and the tap offsets into it, for one geometry. */
+    private record Padded(int hp, int wp, int plane, int[] tapOffset, int size) {
+        static Padded of(Conv.Geometry g, int pixelsRead) {
+            int hp = g.h() + 2 * g.ph();
+            int wp = g.w() + 2 * g.pw();
+            int plane = hp * wp;
+            int[] off = new int[g.ckk()];
+            for (int c = 0, t = 0; c < g.c(); c++) {
+                for (int i = 0; i < g.kh(); i++) {
+                    for (int j = 0; j < g.kw(); j++) off[t++] = c * plane + i * wp + j;
+                }
+            }
+            // Reads reach pixelsRead virtual pixels past the last tap's offset (tile tails included).
+            int size = Math.max(g.c() * plane, off[off.length - 1] + pixelsRead);
+            return new Padded(hp, wp, plane, off, size);
+        }
+
+        /** Copies image n of x [N, C, H, W] into the interior of xp, whose border stays zero. */
+        void fill(float[] x, int xo, int n, Conv.Geometry g, float[] xp) {
+            for (int c = 0; c < g.c(); c++) {
+                int src = xo + (n * g.c() + c) * g.h() * g.w();
+                int dst = c * plane + g.ph() * wp + g.pw();
+                for (int h = 0; h < g.h(); h++, src += g.w(), dst += wp) System.arraycopy(x, src, xp, dst, g.w());
+            }
+        }
+    }
+
+    /** Whether the direct path serves this convolution: stride 1 on both axes. */
+    static boolean forwardApplies(Conv.Geometry g) {
+        return g.sh() == 1 && g.sw() == 1;
+    }
+
+    /** The backward to the input is a stride-1 convolution with padding kernel-1-pad, which must not be negative. */
+    static boolean backwardInputApplies(Conv.Geometry g) {
+        return forwardApplies(g) && g.ph() <= g.kh() - 1 && g.pw() <= g.kw() - 1;
+    }
+
+    // ---- forward ---------------------------------------------------------------------------------------------
+
+    /** out [N, O, OH, OW] = conv(x [N, C, H, W], w [O, C, kh, kw]) + bias (or none), stride 1. */
+    static void forward(float[] x, int xo, float[] w, int wo, float[] bias, Conv.Geometry g, float[] out) {
+        int taps = g.ckk();
+        int panels = (g.o() + MR - 1) / MR;
+        // Weights as MR-channel panels [taps][MR], zero rows past O: the tile broadcasts down a panel.
+        float[] wp = new float[panels * taps * MR];
+        for (int o = 0; o < g.o(); o++) {
+            int dst = (o / MR) * taps * MR + o % MR;
+            for (int t = 0, src = wo + o * taps; t < taps; t++, dst += MR) wp[dst] = w[src + t];
+        }
+        Padded pad = Padded.of(g, roundUp(g.oh() * (g.w() + 2 * g.pw()), NR));
+        int virtualPixels = g.oh() * pad.wp();
+        int ohw = g.ohw();
+        Parallel.forRange(g.n(), g.grain(), (from, to) -> {
+            float[] xp = new float[pad.size()];
+            float[] tile = new float[MR * NR];
+            int[] segLane = new int[NR + 1]; // runs of real pixels in a tile: first lane, length, output offset
+            int[] segLength = new int[NR + 1];
+            int[] segOut = new int[NR + 1];
+            for (int n = from; n < to; n++) {
+                pad.fill(x, xo, n, g, xp);
+                for (int v0 = 0; v0 < virtualPixels; v0 += NR) {
+                    int segments = segments(v0, Math.min(NR, virtualPixels - v0), pad.wp(), g.ow(), segLane,
+                            segLength, segOut);
+                    for (int p = 0; p < panels; p++) {
+                        kernel(taps, wp, p * taps * MR, xp, pad.tapOffset(), v0, tile);
+                        int rows = Math.min(MR, g.o() - p * MR);
+                        for (int r = 0; r < rows; r++) {
+                            int o = p * MR + r;
+                            FloatVector b = FloatVector.broadcast(S, bias == null ? 0f : bias[o]);
+                            int base = (n * g.o() + o) * ohw;
+                            for (int s = 0; s < segments; s++) {
+                                int src = r * NR + segLane[s];
+                                int dst = base + segOut[s];
+                                int len = segLength[s];
+                                for (int l = 0; l < len; l += L) {
+                                    VectorMask<Float> m = S.indexInRange(l, len);
+                                    FloatVector.fromArray(S, tile, src + l, m).add(b).intoArray(out, dst + l, m);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** Splits virtual pixels [v0, v0 + count) into runs of real ones (z < ow); returns the number of runs. */
+    private static int segments(int v0, int count, int wp, int ow, int[] lane, int[] length, int[] out) {
+        int n = 0;
+        int l = 0;
+        while (l < count) {
+            int v = v0 + l;
+            int y = v / wp;
+            int z = v % wp;
+            if (z >= ow) {
+                l += wp - z; // skip the padding columns
+                continue;
+            }
+            int len = Math.min(ow - z, count - l);
+            lane[n] = l;
+            length[n] = len;
+            out[n] = y * ow + z;
+            n++;
+            l += len;
+        }
+        return n;
+    }
+
+    /**
+     * {@code tile[r][l] = sum over t of wp[ai + t*MR + r] * xp[tapOffset[t] + v0 + l]}, in t order by fused
+     * multiply-adds; written out so that the 16 accumulators stay in registers.
+     */
+    private static void kernel(int taps, float[] wp, int ai, float[] xp, int[] tapOffset, int v0, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        FloatVector c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        for (int t = 0; t < taps; t++, ai += MR) {
+            int bi = tapOffset[t] + v0;
+            FloatVector b0 = FloatVector.fromArray(S, xp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, xp, bi + L);
+            FloatVector a = FloatVector.broadcast(S, wp[ai]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(S, wp[ai + 1]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(S, wp[ai + 2]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(S, wp[ai + 3]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(S, wp[ai + 4]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(S, wp[ai + 5]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(S, wp[ai + 6]);
+            c60 = a.fma(b0, c60);
+            c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(S, wp[ai + 7]);
+            c70 = a.fma(b0, c70);
+            c71 = a.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + L);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + L);
+    }
+
+    // ---- backward to the input -------------------------------------------------------------------------------
+
+    /**
+     * gx [N, C, H, W] from gradOut [N, O, OH, OW]: the stride-1 convolution of gradOut with the kernels flipped
+     * in both axes and input and output channels swapped, padded by kernel - 1 - pad.
+     */
+    static void backwardInput(float[] gOut, int go, float[] w, int wo, Conv.Geometry g, float[] gx) {
+        int kh = g.kh(), kw = g.kw();
+        float[] flipped = new float[g.c() * g.o() * kh * kw]; // [C, O, kh, kw]
+        for (int o = 0; o < g.o(); o++) {
+            for (int c = 0; c < g.c(); c++) {
+                for (int i = 0; i < kh; i++) {
+                    for (int j = 0; j < kw; j++) {
+                        flipped[((c * g.o() + o) * kh + kh - 1 - i) * kw + kw - 1 - j] =
+                                w[wo + ((o * g.c() + c) * kh + i) * kw + j];
+                    }
+                }
+            }
+        }
+        Conv.Geometry back = new Conv.Geometry(g.n(), g.o(), g.oh(), g.ow(), g.c(), kh, kw, 1, 1,
+                kh - 1 - g.ph(), kw - 1 - g.pw(), g.h(), g.w());
+        forward(gOut, go, flipped, 0, null, back, gx);
+    }
+
+    // ---- backward to the weights -----------------------------------------------------------------------------
+
+    /**
+     * The weight gradient [O, C, kh, kw] summed over the batch: {@code gw[o][t] = sum over n, pixels of
+     * gradOut[n][o][pixel] * xp_n[tapOffset[t] + pixel]}. Each chunk of the batch sums into its own partial,
+     * added in chunk order afterwards.
+     */
+    static float[] backwardWeight(float[] gOut, int go, float[] x, int xo, Conv.Geometry g) {
+        int taps = g.ckk();
+        int o = g.o();
+        int ohw = g.ohw();
+        int oPanels = (o + OR - 1) / OR;
+        int tPanels = (taps + TR - 1) / TR;
+        Padded pad = Padded.of(g, g.oh() * (g.w() + 2 * g.pw()));
+        int chunks = Parallel.chunks(g.n(), g.grain());
+        float[][] partials = new float[chunks][];
+        Parallel.forChunks(g.n(), chunks, (chunk, from, to) -> {
+            float[] acc = new float[taps * o]; // [taps, O]
+            float[] xp = new float[pad.size()];
+            float[] gt = new float[oPanels * ohw * OR]; // gradOut of one image as panels [pixel][OR channels]
+            float[] tile = new float[TR * OR];
+            int[] rowOffset = new int[TR];
+            for (int n = from; n < to; n++) {
+                pad.fill(x, xo, n, g, xp);
+                for (int c = 0; c < o; c++) {
+                    int src = go + (n * o + c) * ohw;
+                    int dst = (c / OR) * ohw * OR + c % OR;
+                    for (int q = 0; q < ohw; q++, dst += OR) gt[dst] = gOut[src + q];
+                }
+                for (int tp = 0; tp < tPanels; tp++) {
+                    int t0 = tp * TR;
+                    int rows = Math.min(TR, taps - t0);
+                    // Rows past the last tap repeat tap t0; their sums are not kept.
+                    for (int r = 0; r < TR; r++) rowOffset[r] = pad.tapOffset()[r < rows ? t0 + r : t0];
+                    for (int op = 0; op < oPanels; op++) {
+                        weightKernel(xp, rowOffset, g.oh(), g.ow(), pad.wp(), gt, op * ohw * OR, tile);
+                        int cols = Math.min(OR, o - op * OR);
+                        for (int r = 0; r < rows; r++) {
+                            int dst = (t0 + r) * o + op * OR;
+                            for (int l = 0; l < cols; l++) acc[dst + l] += tile[r * OR + l];
+                        }
+                    }
+                }
+            }
+            partials[chunk] = acc;
+        });
+        float[] gw = new float[o * taps]; // [O, taps]
+        for (float[] part : partials) {
+            for (int t = 0; t < taps; t++) {
+                for (int c = 0; c < o; c++) gw[c * taps + t] += part[t * o + c];
+            }
+        }
+        return gw;
+    }
+
+    /**
+     * {@code tile[r][l] = sum over pixels (y, z) of xp[rowOffset[r] + y*wp + z] * gt[bi + (y*ow + z)*OR + l]}, in
+     * pixel order; the twelve tap rows are twelve runs through the padded image.
+     */
+    private static void weightKernel(float[] xp, int[] rowOffset, int oh, int ow, int wp, float[] gt, int bi,
+            float[] tile) {
+        int a0 = rowOffset[0], a1 = rowOffset[1], a2 = rowOffset[2], a3 = rowOffset[3], a4 = rowOffset[4];
+        int a5 = rowOffset[5], a6 = rowOffset[6], a7 = rowOffset[7], a8 = rowOffset[8], a9 = rowOffset[9];
+        int a10 = rowOffset[10], a11 = rowOffset[11];
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        FloatVector c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00;
+        FloatVector c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
+        for (int y = 0; y < oh; y++) {
+            for (int z = 0, v = y * wp; z < ow; z++, v++, bi += OR) {
+                FloatVector b0 = FloatVector.fromArray(S, gt, bi);
+                FloatVector b1 = FloatVector.fromArray(S, gt, bi + L);
+                FloatVector a = FloatVector.broadcast(S, xp[a0 + v]);
+                c00 = a.fma(b0, c00);
+                c01 = a.fma(b1, c01);
+                a = FloatVector.broadcast(S, xp[a1 + v]);
+                c10 = a.fma(b0, c10);
+                c11 = a.fma(b1, c11);
+                a = FloatVector.broadcast(S, xp[a2 + v]);
+                c20 = a.fma(b0, c20);
+                c21 = a.fma(b1, c21);
+                a = FloatVector.broadcast(S, xp[a3 + v]);
+                c30 = a.fma(b0, c30);
+                c31 = a.fma(b1, c31);
+                a = FloatVector.broadcast(S, xp[a4 + v]);
+                c40 = a.fma(b0, c40);
+                c41 = a.fma(b1, c41);
+                a = FloatVector.broadcast(S, xp[a5 + v]);
+                c50 = a.fma(b0, c50);
+                c51 = a.fma(b1, c51);
+                a = FloatVector.broadcast(S, xp[a6 + v]);
+                c60 = a.fma(b0, c60);
+                c61 = a.fma(b1, c61);
+                a = FloatVector.broadcast(S, xp[a7 + v]);
+                c70 = a.fma(b0, c70);
+                c71 = a.fma(b1, c71);
+                a = FloatVector.broadcast(S, xp[a8 + v]);
+                c80 = a.fma(b0, c80);
+                c81 = a.fma(b1, c81);
+                a = FloatVector.broadcast(S, xp[a9 + v]);
+                c90 = a.fma(b0, c90);
+                c91 = a.fma(b1, c91);
+                a = FloatVector.broadcast(S, xp[a10 + v]);
+                ca0 = a.fma(b0, ca0);
+                ca1 = a.fma(b1, ca1);
+                a = FloatVector.broadcast(S, xp[a11 + v]);
+                cb0 = a.fma(b0, cb0);
+                cb1 = a.fma(b1, cb1);
+            }
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, OR);
+        c11.intoArray(tile, OR + L);
+        c20.intoArray(tile, 2 * OR);
+        c21.intoArray(tile, 2 * OR + L);
+        c30.intoArray(tile, 3 * OR);
+        c31.intoArray(tile, 3 * OR + L);
+        c40.intoArray(tile, 4 * OR);
+        c41.intoArray(tile, 4 * OR + L);
+        c50.intoArray(tile, 5 * OR);
+        c51.intoArray(tile, 5 * OR + L);
+        c60.intoArray(tile, 6 * OR);
+        c61.intoArray(tile, 6 * OR + L);
+        c70.intoArray(tile, 7 * OR);
+        c71.intoArray(tile, 7 * OR + L);
+        c80.intoArray(tile, 8 * OR);
+        c81.intoArray(tile, 8 * OR + L);
+        c90.intoArray(tile, 9 * OR);
+        c91.intoArray(tile, 9 * OR + L);
+        ca0.intoArray(tile, 10 * OR);
+        ca1.intoArray(tile, 10 * OR + L);
+        cb0.intoArray(tile, 11 * OR);
+        cb1.intoArray(tile, 11 * OR + L);
+    }
+
+    private static int roundUp(int n, int unit) {
+        return (n + unit - 1) / unit * unit;
+    }
+}

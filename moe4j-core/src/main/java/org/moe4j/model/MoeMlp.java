@@ -1,0 +1,38 @@
+package org.moe4j.model;
+
+import java.util.List;
+import org.moe4j.autograd.Variable;
+import org.moe4j.common.Rng;
+import org.moe4j.moe.RoutingContext;
+import org.moe4j.nn.Module;
+
+/**
+ * An MoE classifier for vectors and tabular data: {@code inputs -> Linear -> ReLU -> [h + moe(layerNorm(h))] x
+ * layers -> LayerNorm -> Linear -> classes}, with any router of the catalog ({@link MoeHeadConfig}).
+ */
+public final class MoeMlp extends Module implements Classifier {
+    private final MoeMlpConfig config;
+    private final Head head;
+
+    public MoeMlp(MoeMlpConfig config, Rng rng) {
+        this.config = config;
+        this.head = child("head", Head.moe(config.inputs(), config.head(), config.classes(), rng.split()));
+    }
+
+    /** x [batch, inputs] to logits [batch, classes], with the MoE layers' auxiliary loss and telemetry. */
+    @Override
+    public ClassifierOutput forward(Variable x, RoutingContext ctx) {
+        Inputs.check(config, x, head.parameters().getFirst().dtype());
+        return head.forward(x, ctx, null, List.of());
+    }
+
+    @Override
+    public MoeMlpConfig config() {
+        return config;
+    }
+
+    @Override
+    public long activeParameterCount() {
+        return head.activeParameterCount();
+    }
+}
