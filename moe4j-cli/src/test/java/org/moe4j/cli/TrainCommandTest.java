@@ -79,6 +79,14 @@ class TrainCommandTest {
     }
 
     @Test
+    void aDenseCnnTrains(@TempDir Path dir) {
+        MainTest.Run t = trainModel("dense-cnn", dir.resolve("cnn"), "--trunk", "4,8");
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.out().startsWith("dense-cnn on bundled:fashion-mnist-small"), t.out());
+        assertTrue(t.out().contains("max-steps after 6 steps"), t.out());
+    }
+
+    @Test
     void resumeContinuesTheSavedRun(@TempDir Path dir) {
         Path run = dir.resolve("run");
         assertEquals(0, train(run, "--checkpoint-every", "2").code());
@@ -92,6 +100,7 @@ class TrainCommandTest {
         assertOneLineError(trainModel("resnet", dir.resolve("a")), 2, "--model resnet");
         assertOneLineError(train(dir.resolve("b"), "--top-k", "9"), 2, "--top-k");
         assertOneLineError(train(dir.resolve("c"), "--router", "nope"), 2, "nope");
+        assertOneLineError(train(dir.resolve("f"), "--router", "sigmoid-bias"), 1, "not supported by train yet");
         assertOneLineError(MainTest.run("train", "--out", dir.resolve("d").toString()), 2, "--data is required");
         assertOneLineError(MainTest.run("train", "--data", "nowhere:x", "--out", dir.toString()), 1, "unknown kind");
         assertOneLineError(MainTest.run("eval", "--checkpoint", dir.resolve("missing").toString()), 1, "not a directory");

@@ -1,78 +1,76 @@
 package org.moe4j.train;
 
-import java.util.List;
 import java.util.Map;
-import org.moe4j.autograd.Activations;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
-import org.moe4j.moe.MoeConfig;
-import org.moe4j.moe.MoeLayer;
-import org.moe4j.moe.MoeOutput;
+import org.moe4j.model.Classifier;
+import org.moe4j.model.ClassifierConfig;
+import org.moe4j.model.ClassifierOutput;
+import org.moe4j.model.ConvMoeConfig;
+import org.moe4j.model.ConvTrunkConfig;
+import org.moe4j.model.DenseCnnConfig;
+import org.moe4j.model.DenseMlpConfig;
+import org.moe4j.model.MoeCnnConfig;
+import org.moe4j.model.MoeHeadConfig;
+import org.moe4j.model.MoeMlpConfig;
 import org.moe4j.moe.Router;
-import org.moe4j.moe.Routers;
 import org.moe4j.moe.RoutingContext;
-import org.moe4j.nn.Linear;
 import org.moe4j.nn.Module;
 import org.moe4j.train.data.Dataset;
 
 /**
- * Builds a run's model from its {@link RunConfig}. Interim: until the classifier models (org.moe4j.model) are
- * merged, the MLP kinds are a minimal head (Linear, ReLU, one MoE layer or FFN, Linear) and the CNN kinds are
- * refused; the same seed builds the same weights.
+ * Builds a run's classifier ({@link org.moe4j.model}) from its {@link RunConfig}: the MoE head of the flags
+ * (width, experts, top-k, router, expert hidden) on the data's shape; the dense kinds are the baselines with as many
+ * active FFN weights. The same seed builds the same weights.
  */
 public final class Models {
     private Models() {}
 
-    /** A fresh model for {@code config} on data shaped like {@code data}. */
-    public static TrainableModel build(RunConfig config, Dataset data) {
+    /** The classifier config of {@code config} for data shaped like {@code data}. */
+    public static ClassifierConfig classifierConfig(RunConfig config, Dataset data) {
+        MoeHeadConfig head = MoeHeadConfig.of(config.width(), config.experts(), config.topK(), config.hidden())
+                .withRouter(config.router());
+        int classes = data.numClasses();
         if (config.cnn()) {
-            throw new Moe4jException("--model " + config.model() + " is not available in this build yet; use moe-mlp or dense-mlp");
+            int[] s = data.sampleShape(); // [c, h, w]
+            MoeCnnConfig moe = new MoeCnnConfig(new ConvTrunkConfig(s[0], s[1], s[2], config.trunk(), 3), classes, head,
+                    ConvMoeConfig.none());
+            return config.moe() ? moe : DenseCnnConfig.matchingActive(moe);
         }
-        return new SimpleHead(config, data.sampleSize(), data.numClasses(), new Rng(config.seed()));
+        MoeMlpConfig moe = new MoeMlpConfig(data.sampleSize(), classes, head);
+        return config.moe() ? moe : DenseMlpConfig.matchingActive(moe);
     }
 
-    /** Linear to width, ReLU, a residual MoE layer (or a dense FFN of k times the expert hidden), Linear to classes. */
-    static final class SimpleHead extends Module implements TrainableModel {
-        private final Linear in;
-        private final MoeLayer moe;
-        private final Linear up, down;
-        private final Linear out;
+    /** A fresh model for {@code config} on data shaped like {@code data}. */
+    public static TrainableModel build(RunConfig config, Dataset data) {
+        if (config.moe() && config.router().equals("sigmoid-bias")) {
+            // Its balancing is the trainer's per-step bias update, which needs the router; a Classifier does not
+            // expose its routers yet, and training without the update would silently not balance.
+            throw new Moe4jException("--router sigmoid-bias is not supported by train yet: the classifier models do not "
+                    + "expose their routers for the per-step bias update; choose another router (see 'moe4j info')");
+        }
+        return of(classifierConfig(config, data).build(new Rng(config.seed())));
+    }
 
-        SimpleHead(RunConfig c, int features, int classes, Rng rng) {
-            in = child("in", new Linear(features, c.width(), true, rng));
-            if (c.moe()) {
-                MoeConfig m = MoeConfig.of(c.width(), c.hidden(), c.experts(), c.topK());
-                moe = child("moe", new MoeLayer(m, Routers.create(c.router(), m, rng), rng));
-                up = down = null;
-            } else {
-                moe = null;
-                up = child("up", new Linear(c.width(), c.topK() * c.hidden(), true, rng));
-                down = child("down", new Linear(c.topK() * c.hidden(), c.width(), true, rng));
+    /** The trainer's view of a classifier. */
+    public static TrainableModel of(Classifier classifier) {
+        return new TrainableModel() {
+            @Override
+            public Module module() {
+                return (Module) classifier;
             }
-            out = child("out", new Linear(c.width(), classes, true, rng));
-        }
 
-        @Override
-        public Module module() {
-            return this;
-        }
-
-        @Override
-        public Output forward(Variable x, RoutingContext ctx) {
-            Variable h = Activations.relu(in.forward(x));
-            if (moe == null) {
-                h = org.moe4j.autograd.Arith.add(h, down.forward(Activations.relu(up.forward(h))));
-                return new Output(out.forward(h), null, List.of());
+            @Override
+            public Output forward(Variable x, RoutingContext ctx) {
+                ClassifierOutput o = classifier.forward(x, ctx);
+                return new Output(o.logits(), o.auxLoss(), o.stats());
             }
-            MoeOutput m = moe.forward(h, ctx.withLayer("moe"));
-            h = org.moe4j.autograd.Arith.add(h, m.output());
-            return new Output(out.forward(h), m.auxLoss(), List.of(m.stats()));
-        }
 
-        @Override
-        public Map<String, Router> routers() {
-            return moe == null ? Map.of() : Map.of("moe", moe.router());
-        }
+            @Override
+            public Map<String, Router> routers() {
+                return Map.of(); // the classifiers' routers by layer name, once Classifier exposes them
+            }
+        };
     }
 }
