@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "A Mixture-of-Experts engine for the JVM.",
-        subcommands = {QuickstartCommand.class, InfoCommand.class, BenchCommand.class},
+        subcommands = {QuickstartCommand.class, TrainCommand.class, EvalCommand.class, InspectCommand.class,
+                ReportCommand.class, InfoCommand.class, BenchCommand.class},
         usageHelpAutoWidth = true)
 public final class Main implements Callable<Integer> {
     static final String VERBOSE = "--verbose";

@@ -49,12 +49,15 @@ class MainTest {
     }
 
     @Test
-    void quickstartPrintsTheLossFallingAndExitsZero() {
-        Run r = run("quickstart", "--steps", "200", "--threads", "1");
+    void quickstartTrainsOnTheBundledDataAndWritesTheReport(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        java.nio.file.Path out = dir.resolve("qs");
+        Run r = run("quickstart", "--max-steps", "5", "--threads", "1", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("step   200  loss"), r.out());
-        assertTrue(r.out().contains("training accuracy"), r.out());
-        assertOneLineError(run("quickstart", "--steps", "0"));
+        assertTrue(r.out().contains("max-steps after 5 steps"), r.out());
+        assertTrue(r.out().matches("(?s).*test accuracy \\d+\\.\\d\\d%.*"), r.out());
+        assertTrue(r.out().contains("report: " + out.resolve("report.html")), r.out());
+        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("report.html")));
+        assertOneLineError(run("quickstart", "--epochs", "0"));
     }
 
     @Test

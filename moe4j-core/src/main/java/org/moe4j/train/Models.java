@@ -1,0 +1,76 @@
+package org.moe4j.train;
+
+import java.util.Map;
+import org.moe4j.autograd.Variable;
+import org.moe4j.common.Moe4jException;
+import org.moe4j.common.Rng;
+import org.moe4j.model.Classifier;
+import org.moe4j.model.ClassifierConfig;
+import org.moe4j.model.ClassifierOutput;
+import org.moe4j.model.ConvMoeConfig;
+import org.moe4j.model.ConvTrunkConfig;
+import org.moe4j.model.DenseCnnConfig;
+import org.moe4j.model.DenseMlpConfig;
+import org.moe4j.model.MoeCnnConfig;
+import org.moe4j.model.MoeHeadConfig;
+import org.moe4j.model.MoeMlpConfig;
+import org.moe4j.moe.Router;
+import org.moe4j.moe.RoutingContext;
+import org.moe4j.nn.Module;
+import org.moe4j.train.data.Dataset;
+
+/**
+ * Builds a run's classifier ({@link org.moe4j.model}) from its {@link RunConfig}: the MoE head of the flags
+ * (width, experts, top-k, router, expert hidden) on the data's shape; the dense kinds are the baselines with as many
+ * active FFN weights. The same seed builds the same weights.
+ */
+public final class Models {
+    private Models() {}
+
+    /** The classifier config of {@code config} for data shaped like {@code data}. */
+    public static ClassifierConfig classifierConfig(RunConfig config, Dataset data) {
+        MoeHeadConfig head = MoeHeadConfig.of(config.width(), config.experts(), config.topK(), config.hidden())
+                .withRouter(config.router());
+        int classes = data.numClasses();
+        if (config.cnn()) {
+            int[] s = data.sampleShape(); // [c, h, w]
+            MoeCnnConfig moe = new MoeCnnConfig(new ConvTrunkConfig(s[0], s[1], s[2], config.trunk(), 3), classes, head,
+                    ConvMoeConfig.none());
+            return config.moe() ? moe : DenseCnnConfig.matchingActive(moe);
+        }
+        MoeMlpConfig moe = new MoeMlpConfig(data.sampleSize(), classes, head);
+        return config.moe() ? moe : DenseMlpConfig.matchingActive(moe);
+    }
+
+    /** A fresh model for {@code config} on data shaped like {@code data}. */
+    public static TrainableModel build(RunConfig config, Dataset data) {
+        if (config.moe() && config.router().equals("sigmoid-bias")) {
+            // Its balancing is the trainer's per-step bias update, which needs the router; a Classifier does not
+            // expose its routers yet, and training without the update would silently not balance.
+            throw new Moe4jException("--router sigmoid-bias is not supported by train yet: the classifier models do not "
+                    + "expose their routers for the per-step bias update; choose another router (see 'moe4j info')");
+        }
+        return of(classifierConfig(config, data).build(new Rng(config.seed())));
+    }
+
+    /** The trainer's view of a classifier. */
+    public static TrainableModel of(Classifier classifier) {
+        return new TrainableModel() {
+            @Override
+            public Module module() {
+                return (Module) classifier;
+            }
+
+            @Override
+            public Output forward(Variable x, RoutingContext ctx) {
+                ClassifierOutput o = classifier.forward(x, ctx);
+                return new Output(o.logits(), o.auxLoss(), o.stats());
+            }
+
+            @Override
+            public Map<String, Router> routers() {
+                return Map.of(); // the classifiers' routers by layer name, once Classifier exposes them
+            }
+        };
+    }
+}
