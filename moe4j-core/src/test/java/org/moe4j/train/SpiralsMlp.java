@@ -12,14 +12,14 @@ import org.moe4j.tensor.IntTensor;
 import org.moe4j.tensor.Tensor;
 
 /**
- * The first thing a new user runs: a small MLP learns the three-arm spirals with plain minibatch SGD, and the
- * loss visibly falls. It exercises the whole engine (GEMM, activations, cross-entropy, autograd, optimizer).
+ * The foundation's end-to-end check: a small MLP learns the three-arm spirals with plain minibatch SGD. It
+ * exercises the whole engine (GEMM, activations, cross-entropy, autograd, optimizer).
  */
-public final class MlpQuickstart {
+final class SpiralsMlp {
     /** What the run reached: mean training loss per logged interval, and final accuracy on all points. */
     public record Result(double firstLoss, double finalLoss, double accuracy, long parameters, double seconds) {}
 
-    private MlpQuickstart() {}
+    private SpiralsMlp() {}
 
     public static Result run(long seed, int steps, Consumer<String> log) {
         Rng rng = new Rng(seed);
