@@ -1,7 +1,7 @@
 package org.moe4j.moe;
 
 import org.moe4j.autograd.Activations;
-import org.moe4j.autograd.Arith;
+import org.moe4j.autograd.Glu;
 import org.moe4j.autograd.GroupedMatmul;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
@@ -47,7 +47,7 @@ public final class Experts extends Module {
         h = switch (kind) {
             case RELU -> Activations.relu(h);
             case GELU -> Activations.gelu(h);
-            case SWIGLU -> Arith.mul(Activations.silu(GroupedMatmul.apply(rows, gate, offsets)), h);
+            case SWIGLU -> Glu.swiglu(GroupedMatmul.apply(rows, gate, offsets), h);
         };
         Variable y = GroupedMatmul.apply(h, down, offsets);
         return downBias != null ? GroupedMatmul.addBias(y, downBias, offsets) : y;
