@@ -195,6 +195,8 @@ class MainTest {
             assertEquals(37 * 2, line.get("assignments").asInt(), "dropless top-2: two assignments per token");
             double ms = line.get("ms").asDouble();
             assertTrue(ms > 0, lines[0]);
+            assertTrue(line.get("bestMs").asDouble() <= ms, lines[0]);
+            assertTrue(line.get("cpuMs").asDouble() > 0, lines[0]);
             assertEquals(37 / (ms / 1e3), line.get("tokensPerSecond").asDouble(), 1e-6 * 37 / (ms / 1e3));
             // forward+backward: 3 x (6 * dim * hidden) FLOPs per assignment
             assertEquals(3.0 * 6 * 16 * 24 * 74 / (ms * 1e6), line.get("gflops").asDouble(), 1e-9);
