@@ -1,5 +1,6 @@
 package org.moe4j.cli;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -7,6 +8,8 @@ import java.util.concurrent.Callable;
 import org.moe4j.kernel.Backend;
 import org.moe4j.kernel.Parallel;
 import org.moe4j.kernel.VectorSelfTest;
+import org.moe4j.moe.RouterInfo;
+import org.moe4j.moe.Routers;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -24,9 +27,16 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
 
+    @Option(names = "--routers", description = "List the routers (name, paper, summary) instead of the machine.")
+    boolean routers;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        if (routers) {
+            printRouters(out);
+            return 0;
+        }
         VectorSelfTest.Result self = VectorSelfTest.run();
         ObjectNode info = collect(self);
         if (json) {
@@ -44,6 +54,28 @@ final class InfoCommand implements Callable<Integer> {
             err.flush();
         }
         return 0;
+    }
+
+    /** The router catalog, in the order of {@link Routers#all()}: the names {@code bench moe --router} takes. */
+    private void printRouters(PrintWriter out) {
+        if (json) {
+            ObjectNode root = Json.object();
+            ArrayNode list = root.putArray("routers");
+            for (RouterInfo r : Routers.all()) {
+                ObjectNode entry = list.addObject();
+                entry.put("name", r.name());
+                entry.put("paper", r.paper());
+                entry.put("summary", r.summary());
+            }
+            out.println(Json.line(root));
+        } else {
+            int width = Routers.all().stream().mapToInt(r -> r.name().length()).max().orElse(0) + 2;
+            String indent = " ".repeat(width);
+            for (RouterInfo r : Routers.all()) {
+                out.printf(Locale.ROOT, "%-" + width + "s%s%n%s%s%n", r.name(), r.paper(), indent, r.summary());
+            }
+        }
+        out.flush();
     }
 
     private static ObjectNode collect(VectorSelfTest.Result self) {

@@ -11,6 +11,8 @@ import java.io.StringWriter;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.moe4j.kernel.Parallel;
+import org.moe4j.moe.RouterInfo;
+import org.moe4j.moe.Routers;
 import picocli.CommandLine;
 
 /** Runs the command line in-process, as {@code ./moe4j} would, capturing what it prints and its exit status. */
@@ -178,5 +180,97 @@ class MainTest {
         Run r = run("bench");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("matmul"), r.err());
+        assertTrue(r.err().contains("moe"), r.err());
+    }
+
+    @Test
+    void benchMoeJsonIsOneLineWithEveryParameter() throws Exception {
+        for (String impl : new String[] {"grouped", "naive"}) {
+            Run r = run("bench", "moe", "--dim", "16", "--hidden", "24", "--experts", "4", "--top-k", "2",
+                    "--tokens", "37", "--router", "topk", "--backward", "--impl", impl, "--threads", "1",
+                    "--warmup", "0", "--seconds", "0.05", "--seed", "3", "--json");
+            assertEquals(0, r.code(), r.err());
+            String[] lines = r.out().split("\\R");
+            assertEquals(1, lines.length, r.out());
+            JsonNode line = JSON.readTree(lines[0]);
+            assertEquals("moe", line.get("op").asText());
+            assertEquals(16, line.get("dim").asInt());
+            assertEquals(24, line.get("hidden").asInt());
+            assertEquals(4, line.get("experts").asInt());
+            assertEquals(2, line.get("topK").asInt());
+            assertEquals(37, line.get("tokens").asInt());
+            assertEquals("topk", line.get("router").asText());
+            assertTrue(line.get("backward").asBoolean());
+            assertEquals(impl, line.get("impl").asText());
+            assertEquals(1, line.get("threads").asInt());
+            assertEquals(3, line.get("seed").asLong());
+            assertEquals(37 * 2, line.get("assignments").asInt(), "dropless top-2: two assignments per token");
+            double ms = line.get("ms").asDouble();
+            assertTrue(ms > 0, lines[0]);
+            assertTrue(line.get("bestMs").asDouble() <= ms, lines[0]);
+            assertTrue(line.get("cpuMs").asDouble() > 0, lines[0]);
+            assertEquals(37 / (ms / 1e3), line.get("tokensPerSecond").asDouble(), 1e-6 * 37 / (ms / 1e3));
+            // forward+backward: 3 x (6 * dim * hidden) FLOPs per assignment
+            assertEquals(3.0 * 6 * 16 * 24 * 74 / (ms * 1e6), line.get("gflops").asDouble(), 1e-9);
+        }
+    }
+
+    @Test
+    void benchMoeTextReportsMsTokensAndGflops() {
+        Run r = run("bench", "moe", "--dim", "8", "--hidden", "8", "--experts", "3", "--top-k", "1", "--tokens", "10",
+                "--warmup", "0", "--seconds", "0.02");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().matches("(?s)moe dim=8 hidden=8 experts=3 top-k=1 tokens=10 router=topk impl=grouped forward, "
+                + ".* ms per iteration .* tokens/s, .* GFLOP/s .*"), r.out());
+    }
+
+    @Test
+    void benchMoeUnknownRouterListsTheKnownOnes() {
+        Run r = run("bench", "moe", "--router", "nosuch", "--tokens", "4");
+        assertEquals(2, r.code());
+        String line = assertOneLineError(r);
+        assertTrue(line.contains("unknown router 'nosuch'"), line);
+        for (RouterInfo info : Routers.all()) assertTrue(line.contains(info.name()), line);
+        assertTrue(line.contains("moe4j bench moe --help"), line);
+    }
+
+    @Test
+    void benchMoeRejectsBadFlagsByName() {
+        String[][] cases = {
+            {"--top-k", "9", "--top-k must be in [1, --experts 8], got 9"},
+            {"--impl", "fast", "--impl must be grouped or naive, got 'fast'"},
+            {"--tokens", "0", "--tokens must be at least 1, got 0"},
+            {"--seconds", "0", "--seconds must be"},
+            {"--experts", "100000", "--experts x --hidden x --dim = 100000 x 1024 x 512 = 52428800000 floats"},
+        };
+        for (String[] c : cases) {
+            Run r = run("bench", "moe", c[0], c[1]);
+            assertEquals(2, r.code(), String.join(" ", c));
+            String line = assertOneLineError(r);
+            assertTrue(line.contains(c[2]), line);
+        }
+    }
+
+    @Test
+    void infoRoutersListsEveryRouterWithItsPaper() throws Exception {
+        Run text = run("info", "--routers");
+        assertEquals(0, text.code(), text.err());
+        assertFalse(text.out().contains("selftest"), "the router list replaces the machine report");
+        for (RouterInfo info : Routers.all()) {
+            assertTrue(text.out().contains(info.name()) && text.out().contains(info.paper())
+                    && text.out().contains(info.summary()), info.name() + " in:\n" + text.out());
+        }
+        Run json = run("info", "--routers", "--json");
+        assertEquals(0, json.code(), json.err());
+        String[] lines = json.out().split("\\R");
+        assertEquals(1, lines.length, json.out());
+        JsonNode routers = JSON.readTree(lines[0]).get("routers");
+        assertEquals(Routers.all().size(), routers.size());
+        for (int i = 0; i < routers.size(); i++) {
+            RouterInfo info = Routers.all().get(i);
+            assertEquals(info.name(), routers.get(i).get("name").asText());
+            assertEquals(info.paper(), routers.get(i).get("paper").asText());
+            assertEquals(info.summary(), routers.get(i).get("summary").asText());
+        }
     }
 }

@@ -13,8 +13,17 @@ import org.moe4j.tensor.Tensor;
  * <p>Layouts: x [rows, in], w [groups, out, in] (PyTorch's Linear layout per group), y [rows, out].
  */
 public final class GroupedGemm {
-    /** Below this many rows in all, groups run in parallel rather than each GEMM splitting its own work. */
+    /** Below this many rows per thread, whole groups run in parallel rather than each GEMM splitting its own work. */
     private static final int SMALL_ROWS = 64;
+    /** The fewest rows a group is cut into when the rows are shared among threads. */
+    static final int MIN_PIECE = 64;
+    /**
+     * Pieces of MIN_PIECE rows must stay above the size below which {@link Gemm} switches to its unpacked path
+     * (32^3 multiply-adds), or a cut piece could be summed differently from its whole group.
+     */
+    private static final long SMALL_PIECE_MACS = 1L << 16;
+    /** Whole groups are shared among threads when no thread gets more than this many times its even share. */
+    private static final double BALANCED = 1.15;
 
     private GroupedGemm() {}
 
@@ -52,72 +61,152 @@ public final class GroupedGemm {
         int rows = d[0], in = d[1], out = d[2];
         Tensor y = x.newZeros(rows, out);
         Tensor xc = x.contiguous(), wc = w.contiguous();
-        eachGroup(offsets, rows, g -> {
-            int n = offsets[g + 1] - offsets[g];
-            if (n == 0) return;
-            gemm(false, true, n, out, in, xc, xc.offset() + offsets[g] * in, in, wc, wc.offset() + g * out * in, in,
-                    0, y, offsets[g] * out, out);
-        });
+        eachRowPiece(offsets, (long) in * out, (g, r0, r1, threads) -> gemm(false, true, r1 - r0, out, in,
+                xc, xc.offset() + r0 * in, in, wc, wc.offset() + g * out * in, in, y, r0 * out, out, threads));
         return y;
     }
 
     /** dx_g = dy_g w_g: the gradient with respect to x, [rows, in]. */
     public static Tensor backwardInput(Tensor dy, Tensor w, int[] offsets) {
+        if (w.rank() != 3 || w.dim(0) + 1 != offsets.length) {
+            throw ShapeException.of("groupedGemm backward", "w must be [groups, out, in] with one group per offset "
+                    + "pair (" + offsets.length + " offsets)", w.shape());
+        }
         int out = w.dim(1), in = w.dim(2);
         int rows = dy.dim(0);
-        if (w.dim(0) + 1 != offsets.length) throw new ShapeException("groupedGemm", "offsets do not match the groups");
+        checkRows("groupedGemm backward", dy, out, offsets);
         Tensor dx = dy.newZeros(rows, in);
         Tensor dyc = dy.contiguous(), wc = w.contiguous();
-        eachGroup(offsets, rows, g -> {
-            int n = offsets[g + 1] - offsets[g];
-            if (n == 0) return;
-            gemm(false, false, n, in, out, dyc, dyc.offset() + offsets[g] * out, out, wc, wc.offset() + g * out * in,
-                    in, 0, dx, offsets[g] * in, in);
-        });
+        eachRowPiece(offsets, (long) in * out, (g, r0, r1, threads) -> gemm(false, false, r1 - r0, in, out,
+                dyc, dyc.offset() + r0 * out, out, wc, wc.offset() + g * out * in, in, dx, r0 * in, in, threads));
         return dx;
     }
 
     /** dw_g = dy_g^T x_g: the gradient with respect to w, [groups, out, in]; groups without rows get zeros. */
     public static Tensor backwardWeight(Tensor dy, Tensor x, int[] offsets) {
         int groups = offsets.length - 1;
+        checkRows("groupedGemm backward", x, -1, offsets);
+        checkRows("groupedGemm backward", dy, -1, offsets);
         int out = dy.dim(1), in = x.dim(1);
         Tensor dw = x.newZeros(groups, out, in);
         Tensor dyc = dy.contiguous(), xc = x.contiguous();
-        eachGroup(offsets, x.dim(0), g -> {
+        // The rows are this product's depth: a group is never split, so each weight gradient is summed in one order.
+        eachWholeGroup(offsets, (g, threads) -> {
             int n = offsets[g + 1] - offsets[g];
-            if (n == 0) return;
             gemm(true, false, out, in, n, dyc, dyc.offset() + offsets[g] * out, out, xc, xc.offset() + offsets[g] * in,
-                    in, 0, dw, g * out * in, in);
+                    in, dw, g * out * in, in, threads);
         });
         return dw;
     }
 
-    private interface GroupBody {
-        void run(int group);
+    /** A GEMM over rows [r0, r1) of group g; {@code threads} false keeps it on the calling thread. */
+    private interface RowPiece {
+        void run(int group, int r0, int r1, boolean threads);
+    }
+
+    /** A GEMM over all of group g's rows. */
+    private interface WholeGroup {
+        void run(int group, boolean threads);
     }
 
     /**
-     * Many small groups (decoding: a few tokens per expert) run one group per task; large groups run one after
-     * another and let each GEMM use every thread. Each group writes its own rows, so the result is the same.
+     * Splits the rows (all groups together) into one equal share per thread, each share running its pieces of
+     * groups one after another on its own thread. One GEMM per group split across threads would pack the weight
+     * in every thread and meet at a barrier per group; this packs each weight once per share and meets once.
+     * A group is cut only where both sides keep {@link #MIN_PIECE} rows, so every piece takes the same GEMM path
+     * as its whole group, and a row's result does not depend on the thread count.
      */
-    private static void eachGroup(int[] offsets, int rows, GroupBody body) {
+    private static void eachRowPiece(int[] offsets, long macsPerRow, RowPiece body) {
         int groups = offsets.length - 1;
-        if (rows <= SMALL_ROWS * Parallel.threads()) {
+        int rows = offsets[groups];
+        int parts = Parallel.threads();
+        if (parts == 1 || rows <= SMALL_ROWS * parts) {
+            eachWholeGroup(offsets, (g, threads) -> body.run(g, offsets[g], offsets[g + 1], threads));
+            return;
+        }
+        boolean cut = MIN_PIECE * macsPerRow > SMALL_PIECE_MACS;
+        int[] bounds = new int[parts + 1];
+        for (int c = 0; c <= parts; c++) bounds[c] = snap(offsets, (int) ((long) rows * c / parts), cut);
+        Parallel.forChunks(parts, parts, (c, unusedFrom, unusedTo) -> {
+            int from = bounds[c], to = bounds[c + 1];
+            for (int g = 0; g < groups && from < to; g++) {
+                int r0 = Math.max(from, offsets[g]), r1 = Math.min(to, offsets[g + 1]);
+                if (r0 < r1) body.run(g, r0, r1, false);
+            }
+        });
+    }
+
+    /** A share boundary moved to the nearest group edge when it would leave a piece shorter than MIN_PIECE. */
+    private static int snap(int[] offsets, int row, boolean cut) {
+        for (int g = 0; g + 1 < offsets.length; g++) {
+            int lo = offsets[g], hi = offsets[g + 1];
+            if (row <= lo || row >= hi) continue;
+            if (cut && row - lo >= MIN_PIECE && hi - row >= MIN_PIECE) return row;
+            return row - lo <= hi - row ? lo : hi;
+        }
+        return row;
+    }
+
+    /**
+     * Whole groups: with few rows (decoding: a few tokens per expert) or groups that share out evenly, one thread
+     * per contiguous run of groups; otherwise one group after another, each GEMM using every thread. A group's
+     * result is the same either way.
+     */
+    private static void eachWholeGroup(int[] offsets, WholeGroup body) {
+        int groups = offsets.length - 1;
+        int rows = offsets[groups];
+        int parts = Math.min(Parallel.threads(), groups);
+        if (parts > 1 && rows <= SMALL_ROWS * Parallel.threads()) {
             Parallel.forRange(groups, 1, (from, to) -> {
-                for (int g = from; g < to; g++) body.run(g);
+                for (int g = from; g < to; g++) if (offsets[g] < offsets[g + 1]) body.run(g, false);
+            });
+            return;
+        }
+        int[] bounds = new int[parts + 1];
+        int largest = 0;
+        for (int c = 1; c <= parts; c++) {
+            bounds[c] = c == parts ? groups : nearestGroupEdge(offsets, (int) ((long) rows * c / parts));
+            bounds[c] = Math.max(bounds[c], bounds[c - 1]);
+            largest = Math.max(largest, offsets[bounds[c]] - offsets[bounds[c - 1]]);
+        }
+        if (parts > 1 && largest <= BALANCED * rows / parts) {
+            Parallel.forChunks(parts, parts, (c, unusedFrom, unusedTo) -> {
+                for (int g = bounds[c]; g < bounds[c + 1]; g++) if (offsets[g] < offsets[g + 1]) body.run(g, false);
             });
         } else {
-            for (int g = 0; g < groups; g++) body.run(g);
+            for (int g = 0; g < groups; g++) if (offsets[g] < offsets[g + 1]) body.run(g, true);
         }
     }
 
+    /** The group index whose starting row is closest to {@code row}. */
+    private static int nearestGroupEdge(int[] offsets, int row) {
+        int best = 0;
+        for (int g = 1; g < offsets.length; g++) {
+            if (Math.abs(offsets[g] - row) < Math.abs(offsets[best] - row)) best = g;
+        }
+        return best;
+    }
+
     private static void gemm(boolean ta, boolean tb, int m, int n, int k, Tensor a, int offA, int lda, Tensor b,
-            int offB, int ldb, float beta, Tensor c, int offC, int ldc) {
+            int offB, int ldb, Tensor c, int offC, int ldc, boolean threads) {
         if (Backend.vector() && a.dtype() == DType.F32 && b.dtype() == DType.F32 && c.dtype() == DType.F32) {
-            Gemm.sgemm(ta, tb, m, n, k, 1f, a.floats(), offA, lda, b.floats(), offB, ldb, beta, c.floats(), offC, ldc);
+            Gemm.sgemm(new GemmProblem(ta, tb, m, n, k, 1f, a.floats(), offA, lda, b.floats(), offB, ldb, 0f,
+                    c.floats(), offC, ldc), threads);
         } else {
             Storage sa = a.storage(), sb = b.storage(), sc = c.storage();
-            Gemm.reference(ta, tb, m, n, k, 1.0, sa, offA, lda, sb, offB, ldb, beta, sc, offC, ldc);
+            Gemm.reference(ta, tb, m, n, k, 1.0, sa, offA, lda, sb, offB, ldb, 0.0, sc, offC, ldc);
+        }
+    }
+
+    /** t must be [rows, cols] (any cols when -1) with rows = the last offset, and the offsets must not decrease. */
+    private static void checkRows(String op, Tensor t, int cols, int[] offsets) {
+        if (t.rank() != 2 || (cols >= 0 && t.dim(1) != cols) || offsets.length < 2 || offsets[0] != 0
+                || offsets[offsets.length - 1] != t.dim(0)) {
+            throw ShapeException.of(op, "expects [rows, " + (cols >= 0 ? cols : "cols") + "] with rows = the last of "
+                    + "the offsets, which start at 0", t.shape());
+        }
+        for (int g = 0; g + 1 < offsets.length; g++) {
+            if (offsets[g + 1] < offsets[g]) throw new ShapeException(op, "offsets must not decrease (group " + g + ")");
         }
     }
 

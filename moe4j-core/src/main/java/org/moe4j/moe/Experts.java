@@ -1,7 +1,7 @@
 package org.moe4j.moe;
 
 import org.moe4j.autograd.Activations;
-import org.moe4j.autograd.Arith;
+import org.moe4j.autograd.Glu;
 import org.moe4j.autograd.GroupedMatmul;
 import org.moe4j.autograd.LinearAlgebra;
 import org.moe4j.autograd.Shaping;
@@ -82,7 +82,7 @@ public final class Experts extends Module {
         h = switch (kind) {
             case RELU -> Activations.relu(h);
             case GELU -> Activations.gelu(h);
-            case SWIGLU -> Arith.mul(Activations.silu(GroupedMatmul.apply(rows, gateW, offsets)), h);
+            case SWIGLU -> Glu.swiglu(GroupedMatmul.apply(rows, gateW, offsets), h);
         };
         Variable y = GroupedMatmul.apply(h, downW, offsets);
         return downB != null ? GroupedMatmul.addBias(y, downB, offsets) : y;

@@ -50,6 +50,11 @@ public final class MoeLayer extends Module {
 
     /** x [..., dim] to an output of the same shape, with auxiliary loss and telemetry. */
     public MoeOutput forward(Variable x, RoutingContext ctx) {
+        return forward(x, ctx, ExpertImpl.GROUPED);
+    }
+
+    /** As {@link #forward(Variable, RoutingContext)}, running the routed experts by {@code impl} (for benchmarks). */
+    public MoeOutput forward(Variable x, RoutingContext ctx, ExpertImpl impl) {
         int[] shape = x.shape();
         if (shape[shape.length - 1] != config.dim()) {
             throw ShapeException.of("moe layer " + ctx.layer(), "last axis must be " + config.dim(), shape);
@@ -58,7 +63,7 @@ public final class MoeLayer extends Module {
         Variable flat = Shaping.reshape(x, tokens, config.dim());
         RouterOutput routed = router.route(flat, ctx);
         Result r = switch (routed) {
-            case RouterOutput.Sparse s -> sparse(flat, s, tokens, ctx);
+            case RouterOutput.Sparse s -> sparse(flat, s, tokens, ctx, impl);
             case RouterOutput.Merged m -> merged(flat, m, tokens, ctx);
             case RouterOutput.TokenMix m -> tokenMix(flat, m, tokens, ctx);
         };
@@ -69,13 +74,11 @@ public final class MoeLayer extends Module {
 
     private record Result(Variable output, Variable auxLoss, RouterStats stats) {}
 
-    private Result sparse(Variable x, RouterOutput.Sparse s, int tokens, RoutingContext ctx) {
+    private Result sparse(Variable x, RouterOutput.Sparse s, int tokens, RoutingContext ctx, ExpertImpl impl) {
         Assignments a = s.assignments();
         double factor = config.capacityFactor(ctx.training());
         DispatchPlan plan = factor > 0 ? DispatchPlan.withCapacity(a, factor, config.dropOrder()) : DispatchPlan.dropless(a);
-        Variable rows = Indexing.indexSelect(x, 0, new IntTensor(plan.rowToken(), new int[] {plan.rows()}));
-        Variable expertOut = experts.forward(rows, plan.offsets());
-        Variable y = Combine.apply(expertOut, a.gates(), plan, tokens);
+        Variable y = impl == ExpertImpl.LOOP ? ExpertLoop.apply(experts, x, a, plan) : grouped(x, a, plan, tokens);
         Variable aux = auxLoss(s, a, ctx);
         return new Result(y, aux, stats(ctx, tokens, a, plan, s.probs()));
     }
@@ -139,6 +142,11 @@ public final class MoeLayer extends Module {
         java.util.Arrays.fill(rowsPerExpert, groups);
         return new Result(Shaping.reshape(y, tokens, dim), null,
                 stats(ctx, tokens, rowsPerExpert, new long[e], m.probs()));
+    }
+
+    private Variable grouped(Variable x, Assignments a, DispatchPlan plan, int tokens) {
+        Variable rows = Indexing.indexSelect(x, 0, new IntTensor(plan.rowToken(), new int[] {plan.rows()}));
+        return Combine.apply(experts.forward(rows, plan.offsets()), a.gates(), plan, tokens);
     }
 
     private Variable sharedOutput(Variable x) {

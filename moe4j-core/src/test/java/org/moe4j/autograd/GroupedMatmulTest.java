@@ -1,5 +1,6 @@
 package org.moe4j.autograd;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.moe4j.common.Rng;
 import org.moe4j.common.ShapeException;
 import org.moe4j.kernel.GroupedGemm;
+import org.moe4j.kernel.Parallel;
 import org.moe4j.tensor.DType;
 import org.moe4j.tensor.Tensor;
 import org.moe4j.testing.TestData;
@@ -70,5 +72,47 @@ class GroupedMatmulTest {
         assertThrows(ShapeException.class, () -> GroupedGemm.forward(x, w, new int[] {0, 3, 2}));
         assertThrows(ShapeException.class, () -> GroupedGemm.forward(x, w, new int[] {0, 4}));
         assertThrows(ShapeException.class, () -> GroupedGemm.forward(x, Tensor.zeros(2, 3, 5), new int[] {0, 2, 4}));
+    }
+
+    @Test
+    void resultsDoNotDependOnTheThreadCountWhenGroupsAreCutAcrossThreads() {
+        int saved = Parallel.threads();
+        try {
+            Rng rng = new Rng(14);
+            // big groups cut between threads, small ones kept whole, an empty one, and one group only
+            int[][] layouts = {{0, 300, 301, 301, 700}, {0, 130, 260, 390, 520}, {0, 999}, {0, 70, 140}};
+            for (int[] offsets : layouts) {
+                int rows = offsets[offsets.length - 1], groups = offsets.length - 1;
+                Tensor x = TestData.randn(rng, rows, 40), w = TestData.randn(rng, groups, 36, 40);
+                Tensor dy = TestData.randn(rng, rows, 36);
+                Tensor[][] byThreads = new Tensor[4][];
+                for (int t = 1; t <= 3; t++) {
+                    Parallel.setThreads(t);
+                    byThreads[t] = new Tensor[] {GroupedGemm.forward(x, w, offsets),
+                            GroupedGemm.backwardInput(dy, w, offsets), GroupedGemm.backwardWeight(dy, x, offsets)};
+                }
+                for (int t = 2; t <= 3; t++) {
+                    for (int i = 0; i < 3; i++) {
+                        assertArrayEquals(byThreads[1][i].toFloatArray(), byThreads[t][i].toFloatArray(),
+                                "output " + i + " with " + t + " threads, offsets " + java.util.Arrays.toString(offsets));
+                    }
+                }
+                TestData.assertClose(naive(x, w, offsets), byThreads[2][0], 1e-4, 1e-4);
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
+    @Test
+    void backwardRejectsGradientsThatDoNotMatchTheOffsets() {
+        int[] offsets = {0, 2, 4};
+        Tensor w = Tensor.zeros(2, 3, 5);
+        ShapeException e = assertThrows(ShapeException.class,
+                () -> GroupedGemm.backwardInput(Tensor.zeros(5, 3), w, offsets));
+        assertTrue(e.getMessage().contains("groupedGemm backward"), e.getMessage());
+        assertThrows(ShapeException.class, () -> GroupedGemm.backwardInput(Tensor.zeros(4, 3), w, new int[] {0, 4}));
+        assertThrows(ShapeException.class,
+                () -> GroupedGemm.backwardWeight(Tensor.zeros(4, 3), Tensor.zeros(3, 5), offsets));
     }
 }

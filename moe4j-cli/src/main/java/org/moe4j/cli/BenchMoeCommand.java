@@ -1,0 +1,275 @@
+package org.moe4j.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import org.moe4j.autograd.GradMode;
+import org.moe4j.autograd.Variable;
+import org.moe4j.common.Moe4jException;
+import org.moe4j.common.Rng;
+import org.moe4j.kernel.Backend;
+import org.moe4j.kernel.Parallel;
+import org.moe4j.moe.ExpertImpl;
+import org.moe4j.moe.MoeConfig;
+import org.moe4j.moe.MoeLayer;
+import org.moe4j.moe.MoeOutput;
+import org.moe4j.moe.Router;
+import org.moe4j.moe.Routers;
+import org.moe4j.moe.RoutingContext;
+import org.moe4j.tensor.IntTensor;
+import org.moe4j.tensor.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code moe4j bench moe}: one MoE layer with SwiGLU experts, forward or forward+backward, grouped or looped. */
+@Command(name = "moe", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = {"Time one MoE layer (SwiGLU experts, dropless) on a random batch: forward, or forward and "
+                + "backward with --backward.",
+                "Prints milliseconds per iteration, tokens/s and the GFLOP/s of the expert GEMMs (6*dim*hidden per "
+                        + "token per chosen expert forward, three times that with --backward)."},
+        showDefaultValues = true)
+final class BenchMoeCommand implements Callable<Integer> {
+    /** Token ids for hash routers: any vocabulary works, this is a typical one. */
+    private static final int VOCAB = 32000;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--dim", defaultValue = "512", description = "Model width.")
+    int dim;
+
+    @Option(names = "--hidden", defaultValue = "1024", description = "Hidden width of each expert.")
+    int hidden;
+
+    @Option(names = "--experts", defaultValue = "8", description = "Routed experts.")
+    int experts;
+
+    @Option(names = "--top-k", defaultValue = "2", paramLabel = "K", description = "Experts per token.")
+    int topK;
+
+    @Option(names = "--tokens", defaultValue = "4096", description = "Tokens in the batch.")
+    int tokens;
+
+    @Option(names = "--router", defaultValue = "topk", description = "Router name (moe4j info --routers lists them).")
+    String router;
+
+    @Option(names = "--backward", description = "Time forward and backward (output.backward(upstream)), as in training.")
+    boolean backward;
+
+    @Option(names = "--impl", defaultValue = "grouped", paramLabel = "grouped|naive",
+            description = "grouped: one grouped GEMM per projection; naive: a dense FFN per expert over its "
+                    + "index-selected tokens, as Hugging Face's Mixtral block.")
+    String impl;
+
+    @Option(names = "--threads", paramLabel = "T",
+            description = "Kernel threads (default: all cores, or -Dmoe4j.threads).")
+    Integer threads;
+
+    @Option(names = "--warmup", paramLabel = "S", defaultValue = "2", description = "Seconds of warm-up before timing.")
+    double warmupSeconds;
+
+    @Option(names = "--seconds", paramLabel = "S", defaultValue = "5", description = "Seconds to time for (at least one iteration).")
+    double seconds;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and inputs.")
+    long seed;
+
+    @Option(names = "--json", description = "Print one JSON line: op, the parameters, ms (mean), bestMs, cpuMs (the calling thread's CPU "
+                    + "time), tokensPerSecond, gflops, assignments.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        ExpertImpl expertImpl = validate();
+        if (threads != null) Parallel.setThreads(threads);
+        checkHeap();
+        Rng rng = new Rng(seed);
+        MoeConfig config = MoeConfig.of(dim, hidden, experts, topK);
+        Router r = Routers.create(router, config, rng.split());
+        MoeLayer layer = new MoeLayer(config, r, rng.split());
+        Tensor input = random(rng.split(), tokens, dim);
+        Tensor upstream = random(rng.split(), tokens, dim); // d loss / d output, fixed: loss = sum(output * upstream)
+        int[] ids = new int[tokens];
+        Rng idRng = rng.split();
+        for (int t = 0; t < tokens; t++) ids[t] = idRng.nextInt(VOCAB);
+        RoutingContext ctx = (backward ? RoutingContext.training("bench", rng.split()) : RoutingContext.inference("bench"))
+                .withTokenIds(new IntTensor(ids, new int[] {tokens}));
+        Step step = new Step(layer, input, upstream, ctx, expertImpl);
+
+        long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+        while (System.nanoTime() < warmupEnd) step.run();
+
+        long budget = (long) (seconds * 1e9);
+        long iterations = 0;
+        long best = Long.MAX_VALUE;
+        long assignments = 0;
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        boolean cpuClock = mx.isCurrentThreadCpuTimeSupported();
+        long cpuStart = cpuClock ? mx.getCurrentThreadCpuTime() : 0;
+        long start = System.nanoTime();
+        long elapsed;
+        do {
+            long t0 = System.nanoTime();
+            assignments = step.run();
+            best = Math.min(best, System.nanoTime() - t0);
+            iterations++;
+            elapsed = System.nanoTime() - start;
+        } while (elapsed < budget);
+        // With one thread this is all the kernel work (not GC); other processes on the machine inflate it far
+        // less than the wall clock.
+        double cpuMs = cpuClock ? (mx.getCurrentThreadCpuTime() - cpuStart) / 1e6 / iterations : Double.NaN;
+
+        double ms = elapsed / 1e6 / iterations;
+        // SwiGLU: gate, up and down projections, 2 FLOPs per multiply-add; backward does dx and dW, twice forward.
+        double flops = (double) layer.experts().flopsPerRow() * assignments * (backward ? 3 : 1);
+        print(ms, best / 1e6, cpuMs, tokens / (ms / 1e3), flops / (ms * 1e6), assignments, iterations, elapsed);
+        return 0;
+    }
+
+    /** One timed iteration; returns the assignments the experts computed (after any capacity drops). */
+    private static final class Step {
+        private final MoeLayer layer;
+        private final Tensor input, upstream;
+        private final RoutingContext ctx;
+        private final ExpertImpl impl;
+
+        Step(MoeLayer layer, Tensor input, Tensor upstream, RoutingContext ctx, ExpertImpl impl) {
+            this.layer = layer;
+            this.input = input;
+            this.upstream = upstream;
+            this.ctx = ctx;
+            this.impl = impl;
+        }
+
+        long run() {
+            MoeOutput out;
+            if (ctx.training()) {
+                layer.zeroGrad();
+                // The input takes a gradient too, as the output of an earlier layer would.
+                out = layer.forward(Variable.parameter(input), ctx, impl);
+                out.output().backward(upstream);
+            } else {
+                try (GradMode scope = GradMode.off()) {
+                    out = layer.forward(Variable.constant(input), ctx, impl);
+                }
+            }
+            if (Float.isNaN(out.output().value().get(0, 0))) throw new Moe4jException("moe produced NaN from finite inputs");
+            return out.stats().totalRouted() - out.stats().totalDropped();
+        }
+    }
+
+    private void print(double ms, double bestMs, double cpuMs, double tokensPerSecond, double gflops,
+            long assignments, long iterations, long elapsedNanos) {
+        PrintWriter out = spec.commandLine().getOut();
+        String backend = Backend.current().name().toLowerCase(Locale.ROOT);
+        if (json) {
+            ObjectNode line = Json.object();
+            line.put("op", "moe");
+            line.put("dim", dim);
+            line.put("hidden", hidden);
+            line.put("experts", experts);
+            line.put("topK", topK);
+            line.put("tokens", tokens);
+            line.put("router", router);
+            line.put("backward", backward);
+            line.put("impl", impl);
+            line.put("threads", Parallel.threads());
+            line.put("seed", seed);
+            line.put("ms", ms);
+            line.put("bestMs", bestMs);
+            line.put("cpuMs", cpuMs);
+            line.put("tokensPerSecond", tokensPerSecond);
+            line.put("gflops", gflops);
+            line.put("assignments", assignments);
+            line.put("backend", backend);
+            line.put("iterations", iterations);
+            out.println(Json.line(line));
+        } else {
+            out.printf(Locale.ROOT, "moe dim=%d hidden=%d experts=%d top-k=%d tokens=%d router=%s impl=%s %s, %d threads, "
+                    + "%s backend: %.2f ms per iteration (best %.2f, calling thread's CPU %.2f), %.0f tokens/s, %.2f GFLOP/s "
+                    + "(%d assignments, %d iterations in %.2f s)%n", dim, hidden, experts, topK, tokens, router, impl,
+                    backward ? "forward+backward" : "forward", Parallel.threads(), backend, ms, bestMs, cpuMs,
+                    tokensPerSecond, gflops, assignments, iterations, elapsedNanos / 1e9);
+        }
+        out.flush();
+    }
+
+    /** Bad flags are usage errors (exit 2) that name the flag; returns the chosen implementation. */
+    private ExpertImpl validate() {
+        positive("--dim", dim);
+        positive("--hidden", hidden);
+        positive("--experts", experts);
+        positive("--tokens", tokens);
+        if (topK < 1 || topK > experts) throw usage("--top-k must be in [1, --experts " + experts + "], got " + topK);
+        if (threads != null) positive("--threads", threads);
+        if (!(warmupSeconds >= 0) || Double.isInfinite(warmupSeconds)) {
+            throw usage("--warmup must be a finite number of seconds >= 0, got " + warmupSeconds);
+        }
+        if (!(seconds > 0) || Double.isInfinite(seconds)) {
+            throw usage("--seconds must be a finite number of seconds > 0, got " + seconds);
+        }
+        try {
+            Routers.find(router);
+        } catch (Moe4jException e) {
+            throw usage("--router: " + e.getMessage());
+        }
+        // The largest arrays: the input [tokens, dim], activations [tokens * k, hidden] and a weight stack.
+        fitsInArray("--tokens x --dim", tokens, dim);
+        fitsInArray("--tokens x --top-k x --dim", tokens, topK, dim);
+        fitsInArray("--tokens x --top-k x --hidden", tokens, topK, hidden);
+        fitsInArray("--experts x --hidden x --dim", experts, hidden, dim);
+        return switch (impl) {
+            case "grouped" -> ExpertImpl.GROUPED;
+            case "naive" -> ExpertImpl.LOOP;
+            default -> throw usage("--impl must be grouped or naive, got '" + impl + "'");
+        };
+    }
+
+    /**
+     * A rough lower bound on the floats one iteration holds: weights and their gradients, and about twelve
+     * activations of [tokens * top-k, max(dim, hidden)]. Too much is a clear error, not an OutOfMemoryError.
+     */
+    private void checkHeap() {
+        long weights = 3L * experts * hidden * dim * (backward ? 2 : 1);
+        long activations = 12L * tokens * topK * Math.max(dim, hidden);
+        long bytes = (weights + activations) * Float.BYTES;
+        long maxHeap = Runtime.getRuntime().maxMemory();
+        if (bytes > maxHeap * 0.9) {
+            throw new Moe4jException(String.format(Locale.ROOT, "moe with these sizes needs about %d MiB but the heap is "
+                    + "at most %d MiB; use smaller sizes or more heap (MOE4J_JAVA_OPTS=-Xmx...)", bytes >> 20,
+                    maxHeap >> 20));
+        }
+    }
+
+    private void positive(String flag, int value) {
+        if (value < 1) throw usage(flag + " must be at least 1, got " + value);
+    }
+
+    private void fitsInArray(String product, int... factors) {
+        long total = 1;
+        for (int f : factors) total *= f; // at most three factors below 2^31: no long overflow
+        if (total > Integer.MAX_VALUE) {
+            String values = Arrays.stream(factors).mapToObj(Integer::toString).collect(Collectors.joining(" x "));
+            throw usage(product + " = " + values + " = " + total + " floats, more than a Java array holds ("
+                    + Integer.MAX_VALUE + ")");
+        }
+    }
+
+    private ParameterException usage(String message) {
+        return new ParameterException(spec.commandLine(), message);
+    }
+
+    private static Tensor random(Rng rng, int rows, int cols) {
+        float[] x = new float[rows * cols];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rng.normal();
+        return Tensor.of(x, rows, cols);
+    }
+}
