@@ -30,6 +30,8 @@ final class ConvDirect {
     private static final int TR = 12;
     /** Output channels per weight-gradient tile. */
     private static final int OR = 2 * L;
+    /** Pixels per block of the output-gradient transpose. */
+    private static final int TRANSPOSE_BLOCK = 32;
 
     private ConvDirect() {}
 
@@ -250,10 +252,15 @@ final class ConvDirect {
             int[] rowOffset = new int[TR];
             for (int n = from; n < to; n++) {
                 pad.fill(x, xo, n, g, xp);
-                for (int c = 0; c < o; c++) {
-                    int src = go + (n * o + c) * ohw;
-                    int dst = (c / OR) * ohw * OR + c % OR;
-                    for (int q = 0; q < ohw; q++, dst += OR) gt[dst] = gOut[src + q];
+                // Transposed in blocks of pixels, so that the block's rows of gt stay in L1 while every
+                // channel writes its column into them.
+                for (int q0 = 0; q0 < ohw; q0 += TRANSPOSE_BLOCK) {
+                    int q1 = Math.min(ohw, q0 + TRANSPOSE_BLOCK);
+                    for (int c = 0; c < o; c++) {
+                        int src = go + (n * o + c) * ohw;
+                        int dst = (c / OR) * ohw * OR + c % OR;
+                        for (int q = q0; q < q1; q++) gt[dst + q * OR] = gOut[src + q];
+                    }
                 }
                 for (int tp = 0; tp < tPanels; tp++) {
                     int t0 = tp * TR;
@@ -261,7 +268,11 @@ final class ConvDirect {
                     // Rows past the last tap repeat tap t0; their sums are not kept.
                     for (int r = 0; r < TR; r++) rowOffset[r] = pad.tapOffset()[r < rows ? t0 + r : t0];
                     for (int op = 0; op < oPanels; op++) {
-                        weightKernel(xp, rowOffset, g.oh(), g.ow(), pad.wp(), gt, op * ohw * OR, tile);
+                        if (g.kw() == 3) {
+                            weightKernel3(xp, rowOffset, g.oh(), g.ow(), pad.wp(), gt, op * ohw * OR, tile);
+                        } else {
+                            weightKernel(xp, rowOffset, g.oh(), g.ow(), pad.wp(), gt, op * ohw * OR, tile);
+                        }
                         int cols = Math.min(OR, o - op * OR);
                         for (int r = 0; r < rows; r++) {
                             int dst = (t0 + r) * o + op * OR;
@@ -332,6 +343,86 @@ final class ConvDirect {
                 ca0 = a.fma(b0, ca0);
                 ca1 = a.fma(b1, ca1);
                 a = FloatVector.broadcast(S, xp[a11 + v]);
+                cb0 = a.fma(b0, cb0);
+                cb1 = a.fma(b1, cb1);
+            }
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, OR);
+        c11.intoArray(tile, OR + L);
+        c20.intoArray(tile, 2 * OR);
+        c21.intoArray(tile, 2 * OR + L);
+        c30.intoArray(tile, 3 * OR);
+        c31.intoArray(tile, 3 * OR + L);
+        c40.intoArray(tile, 4 * OR);
+        c41.intoArray(tile, 4 * OR + L);
+        c50.intoArray(tile, 5 * OR);
+        c51.intoArray(tile, 5 * OR + L);
+        c60.intoArray(tile, 6 * OR);
+        c61.intoArray(tile, 6 * OR + L);
+        c70.intoArray(tile, 7 * OR);
+        c71.intoArray(tile, 7 * OR + L);
+        c80.intoArray(tile, 8 * OR);
+        c81.intoArray(tile, 8 * OR + L);
+        c90.intoArray(tile, 9 * OR);
+        c91.intoArray(tile, 9 * OR + L);
+        ca0.intoArray(tile, 10 * OR);
+        ca1.intoArray(tile, 10 * OR + L);
+        cb0.intoArray(tile, 11 * OR);
+        cb1.intoArray(tile, 11 * OR + L);
+    }
+
+    /**
+     * {@link #weightKernel} for 3-wide kernels: a panel's twelve taps are four kernel rows of three neighbouring
+     * columns (twelve divides into whole rows of three), so four base offsets address them, plus 0, 1 and 2.
+     * Fewer live offsets leave the JIT general registers to spare. Same sums in the same order.
+     */
+    private static void weightKernel3(float[] xp, int[] rowOffset, int oh, int ow, int wp, float[] gt, int bi,
+            float[] tile) {
+        int r0 = rowOffset[0], r1 = rowOffset[3], r2 = rowOffset[6], r3 = rowOffset[9];
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        FloatVector c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00;
+        FloatVector c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
+        for (int y = 0; y < oh; y++) {
+            for (int z = 0, v = y * wp; z < ow; z++, v++, bi += OR) {
+                FloatVector b0 = FloatVector.fromArray(S, gt, bi);
+                FloatVector b1 = FloatVector.fromArray(S, gt, bi + L);
+                FloatVector a = FloatVector.broadcast(S, xp[r0 + v]);
+                c00 = a.fma(b0, c00);
+                c01 = a.fma(b1, c01);
+                a = FloatVector.broadcast(S, xp[r0 + v + 1]);
+                c10 = a.fma(b0, c10);
+                c11 = a.fma(b1, c11);
+                a = FloatVector.broadcast(S, xp[r0 + v + 2]);
+                c20 = a.fma(b0, c20);
+                c21 = a.fma(b1, c21);
+                a = FloatVector.broadcast(S, xp[r1 + v]);
+                c30 = a.fma(b0, c30);
+                c31 = a.fma(b1, c31);
+                a = FloatVector.broadcast(S, xp[r1 + v + 1]);
+                c40 = a.fma(b0, c40);
+                c41 = a.fma(b1, c41);
+                a = FloatVector.broadcast(S, xp[r1 + v + 2]);
+                c50 = a.fma(b0, c50);
+                c51 = a.fma(b1, c51);
+                a = FloatVector.broadcast(S, xp[r2 + v]);
+                c60 = a.fma(b0, c60);
+                c61 = a.fma(b1, c61);
+                a = FloatVector.broadcast(S, xp[r2 + v + 1]);
+                c70 = a.fma(b0, c70);
+                c71 = a.fma(b1, c71);
+                a = FloatVector.broadcast(S, xp[r2 + v + 2]);
+                c80 = a.fma(b0, c80);
+                c81 = a.fma(b1, c81);
+                a = FloatVector.broadcast(S, xp[r3 + v]);
+                c90 = a.fma(b0, c90);
+                c91 = a.fma(b1, c91);
+                a = FloatVector.broadcast(S, xp[r3 + v + 1]);
+                ca0 = a.fma(b0, ca0);
+                ca1 = a.fma(b1, ca1);
+                a = FloatVector.broadcast(S, xp[r3 + v + 2]);
                 cb0 = a.fma(b0, cb0);
                 cb1 = a.fma(b1, cb1);
             }
