@@ -233,11 +233,11 @@ public final class Conv {
             float[] ga = gradOut.floats();
             int go = gradOut.offset();
             float[] oa = out.floats();
-            VectorSpecies<Float> species = Backend.FLOATS;
-            int upper = species.loopBound(hw);
             // Each plane is summed by vector lanes, then its lanes in order, into a double per channel: a fixed
             // order, so the result does not depend on the thread count.
             Parallel.forRange(o, Math.max(1, (int) (GRAIN_WORK / Math.max(1L, (long) n * hw))), (from, to) -> {
+                VectorSpecies<Float> species = Backend.FLOATS; // read inside the lambda, so the JIT sees a constant
+                int upper = species.loopBound(hw);
                 for (int c = from; c < to; c++) {
                     double sum = 0;
                     for (int b = 0; b < n; b++) {

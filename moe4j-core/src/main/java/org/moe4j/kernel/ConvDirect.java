@@ -30,24 +30,28 @@ final class ConvDirect {
     private static final int TR = 12;
     /** Output channels per weight-gradient tile. */
     private static final int OR = 2 * L;
+    /** Pixels per block of the output-gradient transpose. */
+    private static final int TRANSPOSE_BLOCK = 32;
 
     private ConvDirect() {}
 
     /** The padded image and the tap offsets into it, for one geometry. */
     private record Padded(int hp, int wp, int plane, int[] tapOffset, int size) {
-        static Padded of(Conv.Geometry g, int pixelsRead) {
+        /**
+         * Rows of the padded image are {@code pitch} apart (at least W + 2 pad; wider rows are extra zero
+         * columns). Reads reach {@code pixelsRead} virtual pixels past the last tap's offset.
+         */
+        static Padded of(Conv.Geometry g, int pitch, int pixelsRead) {
             int hp = g.h() + 2 * g.ph();
-            int wp = g.w() + 2 * g.pw();
-            int plane = hp * wp;
+            int plane = hp * pitch;
             int[] off = new int[g.ckk()];
             for (int c = 0, t = 0; c < g.c(); c++) {
                 for (int i = 0; i < g.kh(); i++) {
-                    for (int j = 0; j < g.kw(); j++) off[t++] = c * plane + i * wp + j;
+                    for (int j = 0; j < g.kw(); j++) off[t++] = c * plane + i * pitch + j;
                 }
             }
-            // Reads reach pixelsRead virtual pixels past the last tap's offset (tile tails included).
             int size = Math.max(g.c() * plane, off[off.length - 1] + pixelsRead);
-            return new Padded(hp, wp, plane, off, size);
+            return new Padded(hp, pitch, plane, off, size);
         }
 
         /** Copies image n of x [N, C, H, W] into the interior of xp, whose border stays zero. */
@@ -72,7 +76,11 @@ final class ConvDirect {
 
     // ---- forward ---------------------------------------------------------------------------------------------
 
-    /** out [N, O, OH, OW] = conv(x [N, C, H, W], w [O, C, kh, kw]) + bias (or none), stride 1. */
+    /**
+     * out [N, O, OH, OW] = conv(x [N, C, H, W], w [O, C, kh, kw]) + bias (or none), stride 1. The padded rows are
+     * a whole number of vectors long, so each accumulator of a tile covers part of one output row and is stored
+     * straight from its register, the columns past OW masked off.
+     */
     static void forward(float[] x, int xo, float[] w, int wo, float[] bias, Conv.Geometry g, float[] out) {
         int taps = g.ckk();
         int panels = (g.o() + MR - 1) / MR;
@@ -82,70 +90,30 @@ final class ConvDirect {
             int dst = (o / MR) * taps * MR + o % MR;
             for (int t = 0, src = wo + o * taps; t < taps; t++, dst += MR) wp[dst] = w[src + t];
         }
-        Padded pad = Padded.of(g, roundUp(g.oh() * (g.w() + 2 * g.pw()), NR));
-        int virtualPixels = g.oh() * pad.wp();
-        int ohw = g.ohw();
+        float[] b = bias != null ? bias : new float[g.o()];
+        int pitch = roundUp(g.w() + 2 * g.pw(), L);
+        int virtualPixels = g.oh() * pitch;
+        Padded pad = Padded.of(g, pitch, roundUp(virtualPixels, NR));
         Parallel.forRange(g.n(), g.grain(), (from, to) -> {
             float[] xp = new float[pad.size()];
-            float[] tile = new float[MR * NR];
-            int[] segLane = new int[NR + 1]; // runs of real pixels in a tile: first lane, length, output offset
-            int[] segLength = new int[NR + 1];
-            int[] segOut = new int[NR + 1];
             for (int n = from; n < to; n++) {
                 pad.fill(x, xo, n, g, xp);
                 for (int v0 = 0; v0 < virtualPixels; v0 += NR) {
-                    int segments = segments(v0, Math.min(NR, virtualPixels - v0), pad.wp(), g.ow(), segLane,
-                            segLength, segOut);
                     for (int p = 0; p < panels; p++) {
-                        kernel(taps, wp, p * taps * MR, xp, pad.tapOffset(), v0, tile);
-                        int rows = Math.min(MR, g.o() - p * MR);
-                        for (int r = 0; r < rows; r++) {
-                            int o = p * MR + r;
-                            FloatVector b = FloatVector.broadcast(S, bias == null ? 0f : bias[o]);
-                            int base = (n * g.o() + o) * ohw;
-                            for (int s = 0; s < segments; s++) {
-                                int src = r * NR + segLane[s];
-                                int dst = base + segOut[s];
-                                int len = segLength[s];
-                                for (int l = 0; l < len; l += L) {
-                                    VectorMask<Float> m = S.indexInRange(l, len);
-                                    FloatVector.fromArray(S, tile, src + l, m).add(b).intoArray(out, dst + l, m);
-                                }
-                            }
-                        }
+                        kernel(taps, wp, p * taps * MR, xp, pad.tapOffset(), v0, pitch, g, n, p * MR, b, out);
                     }
                 }
             }
         });
     }
 
-    /** Splits virtual pixels [v0, v0 + count) into runs of real ones (z < ow); returns the number of runs. */
-    private static int segments(int v0, int count, int wp, int ow, int[] lane, int[] length, int[] out) {
-        int n = 0;
-        int l = 0;
-        while (l < count) {
-            int v = v0 + l;
-            int y = v / wp;
-            int z = v % wp;
-            if (z >= ow) {
-                l += wp - z; // skip the padding columns
-                continue;
-            }
-            int len = Math.min(ow - z, count - l);
-            lane[n] = l;
-            length[n] = len;
-            out[n] = y * ow + z;
-            n++;
-            l += len;
-        }
-        return n;
-    }
-
     /**
-     * {@code tile[r][l] = sum over t of wp[ai + t*MR + r] * xp[tapOffset[t] + v0 + l]}, in t order by fused
-     * multiply-adds; written out so that the 16 accumulators stay in registers.
+     * Output channels [o0, o0 + MR) of image n at virtual pixels [v0, v0 + NR): {@code sum over t of
+     * wp[ai + t*MR + r] * xp[tapOffset[t] + v0 + l]} in t order by fused multiply-adds, plus the bias, stored
+     * into out. Written out so that the 16 accumulators stay in registers.
      */
-    private static void kernel(int taps, float[] wp, int ai, float[] xp, int[] tapOffset, int v0, float[] tile) {
+    private static void kernel(int taps, float[] wp, int ai, float[] xp, int[] tapOffset, int v0, int pitch,
+            Conv.Geometry g, int n, int o0, float[] bias, float[] out) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
         FloatVector c60 = c00, c61 = c00, c70 = c00, c71 = c00;
@@ -178,22 +146,61 @@ final class ConvDirect {
             c70 = a.fma(b0, c70);
             c71 = a.fma(b1, c71);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, L);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + L);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + L);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + L);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + L);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + L);
-        c60.intoArray(tile, 6 * NR);
-        c61.intoArray(tile, 6 * NR + L);
-        c70.intoArray(tile, 7 * NR);
-        c71.intoArray(tile, 7 * NR + L);
+        // Each half of the tile lies in one output row y, columns z .. z + L - 1, of which those below OW are real.
+        int ohw = g.ohw();
+        int ow = g.ow();
+        int rows = Math.min(MR, g.o() - o0);
+        int y0 = v0 / pitch, z0 = v0 % pitch;
+        int y1 = (v0 + L) / pitch, z1 = (v0 + L) % pitch;
+        boolean live0 = y0 < g.oh() && z0 < ow;
+        boolean live1 = y1 < g.oh() && z1 < ow;
+        VectorMask<Float> m0 = S.indexInRange(z0, ow);
+        VectorMask<Float> m1 = S.indexInRange(z1, ow);
+        int base = (n * g.o() + o0) * ohw;
+        int d0 = base + y0 * ow + z0;
+        int d1 = base + y1 * ow + z1;
+        // Rows past O (the last panel's padding) are not stored. Written out: vectors passed to a helper the JIT
+        // might not inline would be boxed.
+        if (rows > 0) {
+            float bias0 = bias[o0 + 0];
+            if (live0) c00.add(bias0).intoArray(out, d0, m0);
+            if (live1) c01.add(bias0).intoArray(out, d1, m1);
+        }
+        if (rows > 1) {
+            float bias1 = bias[o0 + 1];
+            if (live0) c10.add(bias1).intoArray(out, d0 + ohw, m0);
+            if (live1) c11.add(bias1).intoArray(out, d1 + ohw, m1);
+        }
+        if (rows > 2) {
+            float bias2 = bias[o0 + 2];
+            if (live0) c20.add(bias2).intoArray(out, d0 + 2 * ohw, m0);
+            if (live1) c21.add(bias2).intoArray(out, d1 + 2 * ohw, m1);
+        }
+        if (rows > 3) {
+            float bias3 = bias[o0 + 3];
+            if (live0) c30.add(bias3).intoArray(out, d0 + 3 * ohw, m0);
+            if (live1) c31.add(bias3).intoArray(out, d1 + 3 * ohw, m1);
+        }
+        if (rows > 4) {
+            float bias4 = bias[o0 + 4];
+            if (live0) c40.add(bias4).intoArray(out, d0 + 4 * ohw, m0);
+            if (live1) c41.add(bias4).intoArray(out, d1 + 4 * ohw, m1);
+        }
+        if (rows > 5) {
+            float bias5 = bias[o0 + 5];
+            if (live0) c50.add(bias5).intoArray(out, d0 + 5 * ohw, m0);
+            if (live1) c51.add(bias5).intoArray(out, d1 + 5 * ohw, m1);
+        }
+        if (rows > 6) {
+            float bias6 = bias[o0 + 6];
+            if (live0) c60.add(bias6).intoArray(out, d0 + 6 * ohw, m0);
+            if (live1) c61.add(bias6).intoArray(out, d1 + 6 * ohw, m1);
+        }
+        if (rows > 7) {
+            float bias7 = bias[o0 + 7];
+            if (live0) c70.add(bias7).intoArray(out, d0 + 7 * ohw, m0);
+            if (live1) c71.add(bias7).intoArray(out, d1 + 7 * ohw, m1);
+        }
     }
 
     // ---- backward to the input -------------------------------------------------------------------------------
@@ -233,7 +240,8 @@ final class ConvDirect {
         int ohw = g.ohw();
         int oPanels = (o + OR - 1) / OR;
         int tPanels = (taps + TR - 1) / TR;
-        Padded pad = Padded.of(g, g.oh() * (g.w() + 2 * g.pw()));
+        int pitch = g.w() + 2 * g.pw();
+        Padded pad = Padded.of(g, pitch, g.oh() * pitch);
         int chunks = Parallel.chunks(g.n(), g.grain());
         float[][] partials = new float[chunks][];
         Parallel.forChunks(g.n(), chunks, (chunk, from, to) -> {
@@ -244,10 +252,15 @@ final class ConvDirect {
             int[] rowOffset = new int[TR];
             for (int n = from; n < to; n++) {
                 pad.fill(x, xo, n, g, xp);
-                for (int c = 0; c < o; c++) {
-                    int src = go + (n * o + c) * ohw;
-                    int dst = (c / OR) * ohw * OR + c % OR;
-                    for (int q = 0; q < ohw; q++, dst += OR) gt[dst] = gOut[src + q];
+                // Transposed in blocks of pixels, so that the block's rows of gt stay in L1 while every
+                // channel writes its column into them.
+                for (int q0 = 0; q0 < ohw; q0 += TRANSPOSE_BLOCK) {
+                    int q1 = Math.min(ohw, q0 + TRANSPOSE_BLOCK);
+                    for (int c = 0; c < o; c++) {
+                        int src = go + (n * o + c) * ohw;
+                        int dst = (c / OR) * ohw * OR + c % OR;
+                        for (int q = q0; q < q1; q++) gt[dst + q * OR] = gOut[src + q];
+                    }
                 }
                 for (int tp = 0; tp < tPanels; tp++) {
                     int t0 = tp * TR;
@@ -255,7 +268,11 @@ final class ConvDirect {
                     // Rows past the last tap repeat tap t0; their sums are not kept.
                     for (int r = 0; r < TR; r++) rowOffset[r] = pad.tapOffset()[r < rows ? t0 + r : t0];
                     for (int op = 0; op < oPanels; op++) {
-                        weightKernel(xp, rowOffset, g.oh(), g.ow(), pad.wp(), gt, op * ohw * OR, tile);
+                        if (g.kw() == 3) {
+                            weightKernel3(xp, rowOffset, g.oh(), g.ow(), pad.wp(), gt, op * ohw * OR, tile);
+                        } else {
+                            weightKernel(xp, rowOffset, g.oh(), g.ow(), pad.wp(), gt, op * ohw * OR, tile);
+                        }
                         int cols = Math.min(OR, o - op * OR);
                         for (int r = 0; r < rows; r++) {
                             int dst = (t0 + r) * o + op * OR;
@@ -326,6 +343,86 @@ final class ConvDirect {
                 ca0 = a.fma(b0, ca0);
                 ca1 = a.fma(b1, ca1);
                 a = FloatVector.broadcast(S, xp[a11 + v]);
+                cb0 = a.fma(b0, cb0);
+                cb1 = a.fma(b1, cb1);
+            }
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, OR);
+        c11.intoArray(tile, OR + L);
+        c20.intoArray(tile, 2 * OR);
+        c21.intoArray(tile, 2 * OR + L);
+        c30.intoArray(tile, 3 * OR);
+        c31.intoArray(tile, 3 * OR + L);
+        c40.intoArray(tile, 4 * OR);
+        c41.intoArray(tile, 4 * OR + L);
+        c50.intoArray(tile, 5 * OR);
+        c51.intoArray(tile, 5 * OR + L);
+        c60.intoArray(tile, 6 * OR);
+        c61.intoArray(tile, 6 * OR + L);
+        c70.intoArray(tile, 7 * OR);
+        c71.intoArray(tile, 7 * OR + L);
+        c80.intoArray(tile, 8 * OR);
+        c81.intoArray(tile, 8 * OR + L);
+        c90.intoArray(tile, 9 * OR);
+        c91.intoArray(tile, 9 * OR + L);
+        ca0.intoArray(tile, 10 * OR);
+        ca1.intoArray(tile, 10 * OR + L);
+        cb0.intoArray(tile, 11 * OR);
+        cb1.intoArray(tile, 11 * OR + L);
+    }
+
+    /**
+     * {@link #weightKernel} for 3-wide kernels: a panel's twelve taps are four kernel rows of three neighbouring
+     * columns (twelve divides into whole rows of three), so four base offsets address them, plus 0, 1 and 2.
+     * Fewer live offsets leave the JIT general registers to spare. Same sums in the same order.
+     */
+    private static void weightKernel3(float[] xp, int[] rowOffset, int oh, int ow, int wp, float[] gt, int bi,
+            float[] tile) {
+        int r0 = rowOffset[0], r1 = rowOffset[3], r2 = rowOffset[6], r3 = rowOffset[9];
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        FloatVector c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00;
+        FloatVector c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
+        for (int y = 0; y < oh; y++) {
+            for (int z = 0, v = y * wp; z < ow; z++, v++, bi += OR) {
+                FloatVector b0 = FloatVector.fromArray(S, gt, bi);
+                FloatVector b1 = FloatVector.fromArray(S, gt, bi + L);
+                FloatVector a = FloatVector.broadcast(S, xp[r0 + v]);
+                c00 = a.fma(b0, c00);
+                c01 = a.fma(b1, c01);
+                a = FloatVector.broadcast(S, xp[r0 + v + 1]);
+                c10 = a.fma(b0, c10);
+                c11 = a.fma(b1, c11);
+                a = FloatVector.broadcast(S, xp[r0 + v + 2]);
+                c20 = a.fma(b0, c20);
+                c21 = a.fma(b1, c21);
+                a = FloatVector.broadcast(S, xp[r1 + v]);
+                c30 = a.fma(b0, c30);
+                c31 = a.fma(b1, c31);
+                a = FloatVector.broadcast(S, xp[r1 + v + 1]);
+                c40 = a.fma(b0, c40);
+                c41 = a.fma(b1, c41);
+                a = FloatVector.broadcast(S, xp[r1 + v + 2]);
+                c50 = a.fma(b0, c50);
+                c51 = a.fma(b1, c51);
+                a = FloatVector.broadcast(S, xp[r2 + v]);
+                c60 = a.fma(b0, c60);
+                c61 = a.fma(b1, c61);
+                a = FloatVector.broadcast(S, xp[r2 + v + 1]);
+                c70 = a.fma(b0, c70);
+                c71 = a.fma(b1, c71);
+                a = FloatVector.broadcast(S, xp[r2 + v + 2]);
+                c80 = a.fma(b0, c80);
+                c81 = a.fma(b1, c81);
+                a = FloatVector.broadcast(S, xp[r3 + v]);
+                c90 = a.fma(b0, c90);
+                c91 = a.fma(b1, c91);
+                a = FloatVector.broadcast(S, xp[r3 + v + 1]);
+                ca0 = a.fma(b0, ca0);
+                ca1 = a.fma(b1, ca1);
+                a = FloatVector.broadcast(S, xp[r3 + v + 2]);
                 cb0 = a.fma(b0, cb0);
                 cb1 = a.fma(b1, cb1);
             }

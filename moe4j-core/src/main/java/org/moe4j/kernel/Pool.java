@@ -191,9 +191,9 @@ public final class Pool {
         int hw = g.h * w;
         int ow = g.ow;
         int ohw = g.oh * ow;
-        VectorSpecies<Float> species = Backend.FLOATS;
-        int lanes = species.length();
         Parallel.forRange(g.planes(), g.grain(), (from, to) -> {
+            VectorSpecies<Float> species = Backend.FLOATS; // read inside the lambda, so the JIT sees a constant
+            int lanes = species.length();
             for (int p = from; p < to; p++) {
                 for (int y = 0; y < g.oh; y++) {
                     int top = xo + p * hw + 2 * y * w; // first element of the window's upper row
