@@ -9,6 +9,7 @@ import org.moe4j.common.Rng;
 import org.moe4j.moe.RouterStats;
 import org.moe4j.moe.RoutingContext;
 import org.moe4j.nn.Module;
+import org.moe4j.tensor.DType;
 
 /**
  * An MoE classifier for images [batch, channels, height, width]: a convolutional trunk ({@link ConvTrunkConfig}),
@@ -20,6 +21,7 @@ public final class MoeCnn extends Module implements Classifier {
     private final ConvTrunk trunk;
     private final List<ConvMoeBlock> convMoe = new ArrayList<>();
     private final Head head;
+    private final DType dtype; // of the parameters, fixed when they were drawn
 
     public MoeCnn(MoeCnnConfig config, Rng rng) {
         this.config = config;
@@ -30,12 +32,13 @@ public final class MoeCnn extends Module implements Classifier {
             convMoe.add(child("convMoe" + i, new ConvMoeBlock(channels, config.convMoe(), convRng)));
         }
         this.head = child("head", Head.moe(config.trunk().flatSize(), config.head(), config.classes(), rng.split()));
+        this.dtype = head.parameters().getFirst().dtype();
     }
 
     /** x [batch, channels, height, width] to logits [batch, classes], with auxiliary loss and telemetry. */
     @Override
     public ClassifierOutput forward(Variable x, RoutingContext ctx) {
-        Inputs.check(config, x, head.parameters().getFirst().dtype());
+        Inputs.check(config, x, dtype);
         Variable h = trunk.forward(x);
         Variable aux = null;
         List<RouterStats> stats = new ArrayList<>();

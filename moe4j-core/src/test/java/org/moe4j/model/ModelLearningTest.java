@@ -76,11 +76,11 @@ class ModelLearningTest {
 
     @Test
     void cnnsTellBarsFromDiagonals() {
-        ConvTrunkConfig trunk = new ConvTrunkConfig(1, 8, 8, List.of(4, 8), 3);
+        ConvTrunkConfig trunk = new ConvTrunkConfig(1, 8, 8, List.of(6), 3);
         MoeCnnConfig moe = new MoeCnnConfig(trunk, 3, MoeHeadConfig.of(16, 4, 2, 16), ConvMoeConfig.none());
         for (ClassifierConfig c : List.of(moe.withConvMoe(ConvMoeConfig.of(1, 4, 1)), DenseCnnConfig.matchingActive(moe))) {
             double loss = train(c.build(new Rng(1)), rng -> bars(rng, 16), 100, 1e-2);
-            assertTrue(loss < 0.15, c.kind() + " " + c + ": loss " + loss); // 0.04 and 0.03 when written
+            assertTrue(loss < 0.15, c.kind() + " " + c + ": loss " + loss); // 0.003 and 0.008 when written
         }
     }
 }
