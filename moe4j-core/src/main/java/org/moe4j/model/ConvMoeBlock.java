@@ -30,15 +30,15 @@ import org.moe4j.tensor.IntTensor;
  * <p>This follows CondConv (Yang et al. 2019, "CondConv: Conditionally Parameterized Convolutions for Efficient
  * Inference"): per-example routing weights computed from global average pooling, and a mixture of E
  * convolution kernels, which CondConv shows equals a mixture of E convolution experts' outputs. Where CondConv
- * mixes all E kernels with sigmoid weights, this block uses sparse top-k gating (Shazeer et al. 2017), as the
- * per-image conv-expert routing of MoE-CNN (Zhang et al. 2023, "Robust Mixture-of-Expert Training for
- * Convolutional Neural Networks") does: images are grouped by expert, each expert convolves only its images,
- * and the gated outputs are summed back into their images.
+ * mixes all E kernels with sigmoid weights, this block uses sparse top-k gating (Shazeer et al. 2017), the
+ * per-image sparse routing among convolutional experts that MoE-CNNs use (Zhang et al. 2023, "Robust
+ * Mixture-of-Expert Training for Convolutional Neural Networks"): images are grouped by expert, each expert
+ * convolves only its images, and the gated outputs are summed back into their images. Any router of the catalog
+ * that makes sparse assignments can be used; its balance loss is the Switch loss on the pooled features.
  */
 final class ConvMoeBlock extends Module {
     private final Router router;
     private final List<Conv2d> experts = new ArrayList<>();
-    private final int topK;
     private final double balanceLossWeight;
 
     ConvMoeBlock(int channels, ConvMoeConfig config, Rng rng) {
@@ -49,7 +49,6 @@ final class ConvMoeBlock extends Module {
         for (int e = 0; e < config.experts(); e++) {
             experts.add(child("expert" + e, new Conv2d(channels, channels, 3, 1, 1, true, rng)));
         }
-        this.topK = config.topK();
         this.balanceLossWeight = config.balanceLossWeight();
     }
 
@@ -114,9 +113,5 @@ final class ConvMoeBlock extends Module {
         long routedParams = 0;
         for (Conv2d c : experts) routedParams += c.parameterCount();
         return parameterCount() - routedParams + ActiveParameters.routedShare(router, routedParams);
-    }
-
-    int topK() {
-        return topK;
     }
 }

@@ -1,6 +1,7 @@
 package org.moe4j.model;
 
 import org.moe4j.common.Moe4jException;
+import org.moe4j.common.Rng;
 import org.moe4j.moe.ExpertKind;
 import org.moe4j.moe.MoeConfig;
 
@@ -27,11 +28,14 @@ public record DenseHeadConfig(int width, int blocks, ExpertKind kind, int hidden
 
     /**
      * The dense head whose FFN has as many weights as one example uses in {@code moe}: hidden = k * expert hidden
-     * (+ the shared experts' hidden). Biases and the router are the only differences in the count.
+     * (+ the shared experts' hidden), k being the experts a token reaches under the head's router (1 for Switch
+     * and hash routing, the capacity factor for expert choice). Biases and the router are the only differences
+     * in the count.
      */
     public static DenseHeadConfig matchingActive(MoeHeadConfig moe) {
         MoeConfig m = moe.moe();
-        return matching(moe, Math.multiplyExact(m.topK(), m.hidden()));
+        double k = ActiveParameters.expertsPerToken(moe.routerInfo().create(m, new Rng(0)));
+        return matching(moe, Math.toIntExact(Math.round(k * m.hidden())));
     }
 
     /** The dense head whose FFN has as many weights as all experts together: hidden = E * expert hidden (+ shared). */

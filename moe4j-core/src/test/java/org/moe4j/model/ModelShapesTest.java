@@ -105,6 +105,18 @@ class ModelShapesTest {
     }
 
     @Test
+    void theActiveBaselineFollowsTheExpertsATokenReaches() {
+        MoeHeadConfig head = mlp().head();
+        assertEquals(6, DenseHeadConfig.matchingActive(head.withRouter("switch")).hidden()); // one expert per token
+        assertEquals(6, DenseHeadConfig.matchingActive(head.withRouter("hash")).hidden());
+        assertEquals(12, DenseHeadConfig.matchingActive(head.withRouter("expert-choice")).hidden()); // capacity 2
+        assertEquals(24, DenseHeadConfig.matchingTotal(head.withRouter("switch")).hidden());
+        MoeMlp sw = mlp().withHead(head.withRouter("switch")).build(rng);
+        DenseMlp dense = DenseMlpConfig.matchingActive(mlp().withHead(head.withRouter("switch"))).build(rng);
+        assertEquals(sw.activeParameterCount() - 4 * 8, dense.parameterCount()); // the router's weights
+    }
+
+    @Test
     void sharedExpertsCountFullyAndWidenTheDenseBaseline() {
         MoeMlpConfig config = mlp().withHead(mlp().head().withShared(1, 5, false));
         MoeMlp model = config.build(rng);
