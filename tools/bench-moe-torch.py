@@ -10,15 +10,17 @@ Each round times, one after another:
            gates, index_add_ back), torch.set_num_threads(threads);
   grouped  ./moe4j bench moe --impl grouped --json (moe4j's grouped GEMM path);
   naive    ./moe4j bench moe --impl naive --json (moe4j running the same per-expert loop as torch);
-  dense    ./moe4j bench matmul --m 1024 --n 1024 --k 512 --json, and the same for torch.matmul: the dense
-           SGEMM speed at the shape of one expert's GEMM (about tokens*k/experts rows, hidden, dim).
+  dense    moe4j's --dense-peer: Gemm.sgemm at the shape of one expert's forward GEMM ([tokens*k/experts, dim]
+           x [dim, hidden], 1024x1024x512 by default) timed right after each layer iteration in the same JVM,
+           so the ratio sees the same load; and torch.matmul at that shape for PyTorch's own ratio.
 Forward and backward by default (loss = sum(output * fixed random upstream), the input takes a gradient too).
 GFLOP/s count the expert GEMMs only: 6*dim*hidden per assignment forward, three times that with backward.
-It prints, per peer, the best of the rounds' mean milliseconds per iteration, their spread ((worst - best) / best)
-and GFLOP/s, and the fastest single iteration seen; then the ratios by both. The machine is often shared: each
-round line shows the load average; on a loaded machine the fastest iterations are the steadier estimate. CPU ms
-is the calling thread's CPU time for moe4j (--threads 1: all of its kernel work) and the process's for torch
-(its OpenMP threads spin while waiting, so only --threads 1 compares); none for moe4j's matmul.
+It prints, per peer, the GFLOP/s of the best round (over its whole timed window) with the spread of the rounds
+((best - worst) / best), the GFLOP/s of the fastest single iteration seen, and CPU milliseconds per iteration;
+then the ratios by both. The machine is often shared: each round line shows the load average; on a loaded
+machine the fastest iterations are the steadier estimate. CPU ms is the calling thread's CPU time for moe4j
+(--threads 1: all of its kernel work) and the process's for torch (its OpenMP threads spin while waiting, so
+only --threads 1 compares).
 PyTorch runs in a child process with glibc malloc told to keep freed memory (TORCH_ENV below); moe4j's JVM
 options come from MOE4J_JAVA_OPTS, e.g. "-Xms4g -Xmx4g -XX:+AlwaysPreTouch" for a heap that is faulted in once.
 """
@@ -138,12 +140,11 @@ def torch_child(args, what, m=0, n=0, kk=0):
 
 
 def moe4j(args, *command):
-    """Runs one moe4j bench command; returns (mean, best, CPU) ms per call (matmul reports only the mean)."""
-    out = subprocess.run([os.path.join(ROOT, "moe4j"), *command, "--threads", str(args.threads), "--warmup",
-                          str(args.warmup), "--seconds", str(args.seconds), "--json"],
+    """Runs `moe4j bench moe ... --dense-peer --json`; returns its JSON line."""
+    out = subprocess.run([os.path.join(ROOT, "moe4j"), *command, "--dense-peer", "--threads", str(args.threads),
+                          "--warmup", str(args.warmup), "--seconds", str(args.seconds), "--json"],
                          check=True, capture_output=True, text=True).stdout
-    line = json.loads(out.strip().splitlines()[-1])
-    return line["ms"], line.get("bestMs", line["ms"]), line.get("cpuMs", float("nan"))
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():
@@ -170,56 +171,54 @@ def main():
         print(json.dumps(result))
         return
 
-    assignments = args.tokens * args.top_k
-    flops = 6.0 * args.dim * args.hidden * assignments * (1 if args.forward_only else 3)
-    # One expert's forward GEMM, as a dense problem: its share of the rows, times hidden, times dim.
-    m, n, kk = max(1, assignments // args.experts), args.hidden, args.dim
+    flops = 6.0 * args.dim * args.hidden * args.tokens * args.top_k * (1 if args.forward_only else 3)
+    # One expert's forward GEMM as a dense problem: its share of the rows, times hidden, times dim.
+    m, n, kk = max(1, args.tokens * args.top_k // args.experts), args.hidden, args.dim
+    dense_flops = 2.0 * m * n * kk
     layer = ["bench", "moe", "--dim", str(args.dim), "--hidden", str(args.hidden), "--experts", str(args.experts),
              "--top-k", str(args.top_k), "--tokens", str(args.tokens), "--router", "topk"]
     if not args.forward_only:
         layer.append("--backward")
     subprocess.run([os.path.join(ROOT, "moe4j"), "--version"], check=True, capture_output=True)  # build once
 
-    names = ["torch", "grouped", "naive", "dense", "torch dense"]
-    mean = {name: [] for name in names}
-    best = {name: [] for name in names}
-    cpu = {name: [] for name in names}
+    # Per peer and round: (GFLOP/s over the window, GFLOP/s of the fastest iteration, CPU ms per iteration).
+    names = ["grouped", "naive", "dense (with grouped)", "dense (with naive)", "torch HF loop", "torch dense"]
+    runs = {name: [] for name in names}
+    nan = float("nan")
     for r in range(args.rounds):
-        results = {
-            "torch": torch_child(args, "moe"),
-            "grouped": moe4j(args, *layer, "--impl", "grouped"),
-            "naive": moe4j(args, *layer, "--impl", "naive"),
-            "dense": moe4j(args, "bench", "matmul", "--m", str(m), "--n", str(n), "--k", str(kk)),
-            "torch dense": torch_child(args, "matmul", m, n, kk),
-        }
-        for name, (mean_ms, best_ms, cpu_ms) in results.items():
-            mean[name].append(mean_ms)
-            best[name].append(best_ms)
-            cpu[name].append(cpu_ms)
+        torch_mean, torch_best, torch_cpu = torch_child(args, "moe")
+        runs["torch HF loop"].append((flops / (torch_mean * 1e6), flops / (torch_best * 1e6), torch_cpu))
+        for impl in ["grouped", "naive"]:
+            line = moe4j(args, *layer, "--impl", impl)
+            runs[impl].append((line["gflops"], line["bestGflops"], line["cpuMs"]))
+            runs["dense (with %s)" % impl].append((line["dense"]["gflops"], line["dense"]["bestGflops"], nan))
+        dense_mean, dense_best, dense_cpu = torch_child(args, "matmul", m, n, kk)
+        runs["torch dense"].append((dense_flops / (dense_mean * 1e6), dense_flops / (dense_best * 1e6),
+                                    dense_cpu))
         print("round %d (load %.1f): %s" % (r + 1, os.getloadavg()[0], ", ".join(
-            "%s %.1f ms" % (name, mean[name][-1]) for name in names)), flush=True)
+            "%s %.1f" % (name, runs[name][-1][0]) for name in names)) + " GFLOP/s", flush=True)
 
-    dense_flops = 2.0 * m * n * kk
     what = "forward" if args.forward_only else "forward+backward"
     print("\nMoE dim=%d hidden=%d experts=%d top-k=%d tokens=%d, %s, %d threads; dense GEMM %dx%dx%d"
           % (args.dim, args.hidden, args.experts, args.top_k, args.tokens, what, args.threads, m, n, kk))
-    print("  %-12s %-36s %-27s %s" % ("", "mean ms per round: best, spread", "fastest single iteration",
-                                      "CPU ms (best round)"))
-    gflops, gflops_iter = {}, {}
+    print("  %-22s %-30s %-16s %s" % ("GFLOP/s", "best round (spread of rounds)", "fastest iteration",
+                                       "CPU ms per iteration (best round)"))
+    best_round, fastest = {}, {}
     for name in names:
-        work = dense_flops if "dense" in name else flops
-        b, w = min(mean[name]), max(mean[name])
-        fastest = min(best[name])
-        gflops[name] = work / (b * 1e6)
-        gflops_iter[name] = work / (fastest * 1e6)
-        print("  %-12s %9.2f ms %5.1f%% %7.1f GFLOP/s   %9.2f ms %7.1f GFLOP/s   %9.2f" % (
-            name, b, 100 * (w - b) / b, gflops[name], fastest, gflops_iter[name], min(cpu[name])))
-    for label, a, b in [("grouped / naive (speed)", "grouped", "naive"),
-                        ("grouped / torch HF loop (speed)", "grouped", "torch"),
-                        ("grouped GFLOP/s / moe4j dense SGEMM", "grouped", "dense"),
-                        ("torch HF loop GFLOP/s / torch dense", "torch", "torch dense")]:
-        print("  %-38s %5.2f (best round means)   %5.2f (fastest iterations)" % (
-            label, gflops[a] / gflops[b], gflops_iter[a] / gflops_iter[b]))
+        window = [run[0] for run in runs[name]]
+        best_round[name] = max(window)
+        fastest[name] = max(run[1] for run in runs[name])
+        cpu = min(run[2] for run in runs[name])
+        print("  %-22s %8.1f (%5.1f%%)%16s %8.1f %22s" % (name, best_round[name],
+                                                          100 * (max(window) - min(window)) / max(window), "",
+                                                          fastest[name], "" if cpu != cpu else "%.1f" % cpu))
+    for label, a, b in [("grouped / naive", "grouped", "naive"),
+                        ("grouped / torch HF loop", "grouped", "torch HF loop"),
+                        ("grouped / dense SGEMM (same process)", "grouped", "dense (with grouped)"),
+                        ("naive / dense SGEMM (same process)", "naive", "dense (with naive)"),
+                        ("torch HF loop / torch dense", "torch HF loop", "torch dense")]:
+        print("  %-38s %5.2f (best rounds)   %5.2f (fastest iterations)" % (
+            label, best_round[a] / best_round[b], fastest[a] / fastest[b]))
 
 
 if __name__ == "__main__":

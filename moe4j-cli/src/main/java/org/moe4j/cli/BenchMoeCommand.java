@@ -13,6 +13,7 @@ import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.kernel.Backend;
+import org.moe4j.kernel.Gemm;
 import org.moe4j.kernel.Parallel;
 import org.moe4j.moe.ExpertImpl;
 import org.moe4j.moe.MoeConfig;
@@ -82,8 +83,12 @@ final class BenchMoeCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and inputs.")
     long seed;
 
+    @Option(names = "--dense-peer", description = "Also time a dense SGEMM of one expert's shape ([tokens*k/experts, "
+            + "dim] x [dim, hidden]) doing the FLOPs of each iteration, right after it, and report the ratio.")
+    boolean densePeer;
+
     @Option(names = "--json", description = "Print one JSON line: op, the parameters, ms (mean), bestMs, cpuMs (the calling thread's CPU "
-                    + "time), tokensPerSecond, gflops, assignments.")
+                    + "time), tokensPerSecond, gflops, assignments; with --dense-peer the dense GFLOP/s and the ratios.")
     boolean json;
 
     @Override
@@ -104,34 +109,95 @@ final class BenchMoeCommand implements Callable<Integer> {
                 .withTokenIds(new IntTensor(ids, new int[] {tokens}));
         Step step = new Step(layer, input, upstream, ctx, expertImpl);
 
+        // SwiGLU: gate, up and down projections, 2 FLOPs per multiply-add; backward does dx and dW, twice forward.
+        double flopsPerAssignment = (double) layer.experts().flopsPerRow() * (backward ? 3 : 1);
+        DensePeer dense = densePeer ? new DensePeer(rng.split(), flopsPerAssignment * tokens * topK) : null;
+
         long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
-        while (System.nanoTime() < warmupEnd) step.run();
+        while (System.nanoTime() < warmupEnd) {
+            step.run();
+            if (dense != null) dense.run();
+        }
 
         long budget = (long) (seconds * 1e9);
-        long iterations = 0;
-        long best = Long.MAX_VALUE;
-        long assignments = 0;
+        long iterations = 0, assignments = 0;
+        long layerNanos = 0, bestLayer = Long.MAX_VALUE, denseNanos = 0, bestDense = Long.MAX_VALUE;
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         boolean cpuClock = mx.isCurrentThreadCpuTimeSupported();
-        long cpuStart = cpuClock ? mx.getCurrentThreadCpuTime() : 0;
+        long layerCpu = 0;
         long start = System.nanoTime();
-        long elapsed;
         do {
+            long c0 = cpuClock ? mx.getCurrentThreadCpuTime() : 0;
             long t0 = System.nanoTime();
             assignments = step.run();
-            best = Math.min(best, System.nanoTime() - t0);
+            long t = System.nanoTime() - t0;
+            if (cpuClock) layerCpu += mx.getCurrentThreadCpuTime() - c0;
+            layerNanos += t;
+            bestLayer = Math.min(bestLayer, t);
+            if (dense != null) {
+                // Right after the layer, so both see the same load on a shared machine.
+                t0 = System.nanoTime();
+                dense.run();
+                t = System.nanoTime() - t0;
+                denseNanos += t;
+                bestDense = Math.min(bestDense, t);
+            }
             iterations++;
-            elapsed = System.nanoTime() - start;
-        } while (elapsed < budget);
+        } while (System.nanoTime() - start < budget);
+
+        Result result = new Result();
+        result.ms = layerNanos / 1e6 / iterations;
+        result.bestMs = bestLayer / 1e6;
         // With one thread this is all the kernel work (not GC); other processes on the machine inflate it far
         // less than the wall clock.
-        double cpuMs = cpuClock ? (mx.getCurrentThreadCpuTime() - cpuStart) / 1e6 / iterations : Double.NaN;
-
-        double ms = elapsed / 1e6 / iterations;
-        // SwiGLU: gate, up and down projections, 2 FLOPs per multiply-add; backward does dx and dW, twice forward.
-        double flops = (double) layer.experts().flopsPerRow() * assignments * (backward ? 3 : 1);
-        print(ms, best / 1e6, cpuMs, tokens / (ms / 1e3), flops / (ms * 1e6), assignments, iterations, elapsed);
+        result.cpuMs = cpuClock ? layerCpu / 1e6 / iterations : Double.NaN;
+        result.assignments = assignments;
+        result.iterations = iterations;
+        double flops = flopsPerAssignment * assignments;
+        result.gflops = flops / (result.ms * 1e6);
+        result.bestGflops = flops / bestLayer;
+        if (dense != null) {
+            result.dense = dense;
+            result.denseGflops = dense.flops() * iterations / denseNanos;
+            result.bestDenseGflops = dense.flops() / bestDense;
+        }
+        print(result);
         return 0;
+    }
+
+    /** What one run measured. */
+    private static final class Result {
+        double ms, bestMs, cpuMs, gflops, bestGflops;
+        long assignments, iterations;
+        DensePeer dense;
+        double denseGflops, bestDenseGflops;
+    }
+
+    /**
+     * The dense SGEMM the layer's expert GEMMs are compared with: one expert's forward shape as a plain
+     * product ([tokens * k / experts, dim] x [dim, hidden]), called often enough to do the FLOPs of one layer
+     * iteration.
+     */
+    private final class DensePeer {
+        final int m = Math.max(1, (int) ((long) tokens * topK / experts)), n = hidden, k = dim;
+        final int calls;
+        private final float[] a, b, c;
+
+        DensePeer(Rng rng, double layerFlops) {
+            calls = (int) Math.max(1, Math.round(layerFlops / (2.0 * m * n * k)));
+            a = random(rng, m, k).floats();
+            b = random(rng, k, n).floats();
+            c = new float[m * n];
+        }
+
+        double flops() {
+            return 2.0 * m * n * k * calls;
+        }
+
+        void run() {
+            for (int i = 0; i < calls; i++) Gemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+            if (Float.isNaN(c[c.length / 2])) throw new Moe4jException("dense peer produced NaN from finite inputs");
+        }
     }
 
     /** One timed iteration; returns the assignments the experts computed (after any capacity drops). */
@@ -166,10 +232,10 @@ final class BenchMoeCommand implements Callable<Integer> {
         }
     }
 
-    private void print(double ms, double bestMs, double cpuMs, double tokensPerSecond, double gflops,
-            long assignments, long iterations, long elapsedNanos) {
+    private void print(Result r) {
         PrintWriter out = spec.commandLine().getOut();
         String backend = Backend.current().name().toLowerCase(Locale.ROOT);
+        double tokensPerSecond = tokens / (r.ms / 1e3);
         if (json) {
             ObjectNode line = Json.object();
             line.put("op", "moe");
@@ -183,21 +249,39 @@ final class BenchMoeCommand implements Callable<Integer> {
             line.put("impl", impl);
             line.put("threads", Parallel.threads());
             line.put("seed", seed);
-            line.put("ms", ms);
-            line.put("bestMs", bestMs);
-            line.put("cpuMs", cpuMs);
+            line.put("ms", r.ms);
+            line.put("bestMs", r.bestMs);
+            line.put("cpuMs", r.cpuMs);
             line.put("tokensPerSecond", tokensPerSecond);
-            line.put("gflops", gflops);
-            line.put("assignments", assignments);
+            line.put("gflops", r.gflops);
+            line.put("bestGflops", r.bestGflops);
+            line.put("assignments", r.assignments);
             line.put("backend", backend);
-            line.put("iterations", iterations);
+            line.put("iterations", r.iterations);
+            if (r.dense != null) {
+                ObjectNode dense = line.putObject("dense");
+                dense.put("m", r.dense.m);
+                dense.put("n", r.dense.n);
+                dense.put("k", r.dense.k);
+                dense.put("callsPerIteration", r.dense.calls);
+                dense.put("gflops", r.denseGflops);
+                dense.put("bestGflops", r.bestDenseGflops);
+                line.put("ratioToDense", r.gflops / r.denseGflops);
+                line.put("bestRatioToDense", r.bestGflops / r.bestDenseGflops);
+            }
             out.println(Json.line(line));
         } else {
             out.printf(Locale.ROOT, "moe dim=%d hidden=%d experts=%d top-k=%d tokens=%d router=%s impl=%s %s, %d threads, "
                     + "%s backend: %.2f ms per iteration (best %.2f, calling thread's CPU %.2f), %.0f tokens/s, %.2f GFLOP/s "
-                    + "(%d assignments, %d iterations in %.2f s)%n", dim, hidden, experts, topK, tokens, router, impl,
-                    backward ? "forward+backward" : "forward", Parallel.threads(), backend, ms, bestMs, cpuMs,
-                    tokensPerSecond, gflops, assignments, iterations, elapsedNanos / 1e9);
+                    + "(%d assignments, %d iterations)%n", dim, hidden, experts, topK, tokens, router, impl,
+                    backward ? "forward+backward" : "forward", Parallel.threads(), backend, r.ms, r.bestMs, r.cpuMs,
+                    tokensPerSecond, r.gflops, r.assignments, r.iterations);
+            if (r.dense != null) {
+                out.printf(Locale.ROOT, "dense peer sgemm m=%d n=%d k=%d x %d per iteration: %.2f GFLOP/s (best %.2f); the "
+                        + "layer runs at %.2fx its speed (%.2fx by best iterations)%n", r.dense.m, r.dense.n, r.dense.k,
+                        r.dense.calls, r.denseGflops, r.bestDenseGflops, r.gflops / r.denseGflops,
+                        r.bestGflops / r.bestDenseGflops);
+            }
         }
         out.flush();
     }

@@ -216,6 +216,30 @@ class MainTest {
     }
 
     @Test
+    void benchMoeDensePeerReportsTheDenseSpeedAndTheRatio() throws Exception {
+        Run r = run("bench", "moe", "--dim", "16", "--hidden", "32", "--experts", "4", "--top-k", "2", "--tokens", "40",
+                "--dense-peer", "--threads", "1", "--warmup", "0", "--seconds", "0.05", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode line = JSON.readTree(r.out().strip());
+        JsonNode dense = line.get("dense");
+        // one expert's share of the rows, [20, 16] x [16, 32], as many calls as the layer has FLOPs:
+        // 6 * 16 * 32 * 80 assignments / (2 * 20 * 32 * 16) = 12
+        assertEquals(20, dense.get("m").asInt());
+        assertEquals(32, dense.get("n").asInt());
+        assertEquals(16, dense.get("k").asInt());
+        assertEquals(12, dense.get("callsPerIteration").asInt());
+        assertTrue(dense.get("gflops").asDouble() > 0 && dense.get("bestGflops").asDouble() >= dense.get("gflops").asDouble(),
+                line.toString());
+        assertEquals(line.get("gflops").asDouble() / dense.get("gflops").asDouble(), line.get("ratioToDense").asDouble(), 1e-9);
+        assertEquals(line.get("bestGflops").asDouble() / dense.get("bestGflops").asDouble(),
+                line.get("bestRatioToDense").asDouble(), 1e-9);
+        Run text = run("bench", "moe", "--dim", "8", "--hidden", "8", "--experts", "2", "--top-k", "1", "--tokens", "8",
+                "--dense-peer", "--warmup", "0", "--seconds", "0.02");
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().contains("dense peer sgemm m=4 n=8 k=8 x 6 per iteration"), text.out());
+    }
+
+    @Test
     void benchMoeTextReportsMsTokensAndGflops() {
         Run r = run("bench", "moe", "--dim", "8", "--hidden", "8", "--experts", "3", "--top-k", "1", "--tokens", "10",
                 "--warmup", "0", "--seconds", "0.02");
