@@ -100,7 +100,6 @@ class TrainCommandTest {
         assertOneLineError(trainModel("resnet", dir.resolve("a")), 2, "--model resnet");
         assertOneLineError(train(dir.resolve("b"), "--top-k", "9"), 2, "--top-k");
         assertOneLineError(train(dir.resolve("c"), "--router", "nope"), 2, "nope");
-        assertOneLineError(train(dir.resolve("f"), "--router", "sigmoid-bias"), 1, "not supported by train yet");
         assertOneLineError(MainTest.run("train", "--out", dir.resolve("d").toString()), 2, "--data is required");
         assertOneLineError(MainTest.run("train", "--data", "nowhere:x", "--out", dir.toString()), 1, "unknown kind");
         assertOneLineError(MainTest.run("eval", "--checkpoint", dir.resolve("missing").toString()), 1, "not a directory");

@@ -3,6 +3,7 @@ package org.moe4j.model;
 import java.util.List;
 import java.util.Map;
 import org.moe4j.autograd.Variable;
+import org.moe4j.moe.Router;
 import org.moe4j.moe.RoutingContext;
 
 /**
@@ -32,6 +33,14 @@ public sealed interface Classifier permits MoeMlp, DenseMlp, MoeCnn, DenseCnn {
      * expert choice). Equal to {@link #parameterCount()} for dense models.
      */
     long activeParameterCount();
+
+    /**
+     * The routers of the MoE layers by their telemetry name ({@code "head.moe0"}, {@code "trunk.moe0"}), so a
+     * trainer can update and save DeepSeek-V3 selection biases; empty for dense models.
+     */
+    default Map<String, Router> routers() {
+        return Map.of();
+    }
 
     /** Every parameter by dotted name ({@code "head.blocks.0.moe.experts.up"}), in a fixed order. */
     Map<String, Variable> namedParameters();

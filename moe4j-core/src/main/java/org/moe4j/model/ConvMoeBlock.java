@@ -114,4 +114,8 @@ final class ConvMoeBlock extends Module {
         for (Conv2d c : experts) routedParams += c.parameterCount();
         return parameterCount() - routedParams + ActiveParameters.routedShare(router, routedParams);
     }
+
+    Router router() {
+        return router;
+    }
 }

@@ -1,12 +1,15 @@
 package org.moe4j.model;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.moe4j.autograd.Activations;
 import org.moe4j.autograd.Arith;
 import org.moe4j.autograd.Dropout;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Rng;
+import org.moe4j.moe.Router;
 import org.moe4j.moe.RouterStats;
 import org.moe4j.moe.RoutingContext;
 import org.moe4j.nn.LayerNorm;
@@ -54,7 +57,7 @@ final class Head extends Module {
         List<RouterStats> all = new ArrayList<>(stats);
         Variable h = Activations.relu(proj.forward(features));
         for (int i = 0; i < blocks.size(); i++) {
-            HeadBlock.Output out = blocks.get(i).forward(h, ctx, "head.moe" + i, dropout);
+            HeadBlock.Output out = blocks.get(i).forward(h, ctx, layerName(i), dropout);
             h = out.hidden();
             if (out.auxLoss() != null) aux = aux == null ? out.auxLoss() : Arith.add(aux, out.auxLoss());
             if (out.stats() != null) all.add(out.stats());
@@ -68,6 +71,19 @@ final class Head extends Module {
         long n = parameterCount();
         for (HeadBlock b : blocks) n += b.activeParameterCount() - b.parameterCount();
         return n;
+    }
+
+    /** The MoE blocks' routers by telemetry name. */
+    Map<String, Router> routers() {
+        Map<String, Router> routers = new LinkedHashMap<>();
+        for (int i = 0; i < blocks.size(); i++) {
+            if (blocks.get(i) instanceof MoeBlock m) routers.put(layerName(i), m.layer().router());
+        }
+        return routers;
+    }
+
+    private static String layerName(int block) {
+        return "head.moe" + block;
     }
 
     List<HeadBlock> blocks() {

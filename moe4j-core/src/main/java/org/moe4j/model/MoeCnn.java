@@ -1,11 +1,14 @@
 package org.moe4j.model;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.moe4j.autograd.Arith;
 import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Rng;
+import org.moe4j.moe.Router;
 import org.moe4j.moe.RouterStats;
 import org.moe4j.moe.RoutingContext;
 import org.moe4j.nn.Module;
@@ -43,12 +46,24 @@ public final class MoeCnn extends Module implements Classifier {
         Variable aux = null;
         List<RouterStats> stats = new ArrayList<>();
         for (int i = 0; i < convMoe.size(); i++) {
-            HeadBlock.Output out = convMoe.get(i).forward(h, ctx, "trunk.moe" + i);
+            HeadBlock.Output out = convMoe.get(i).forward(h, ctx, trunkLayerName(i));
             h = out.hidden();
             if (out.auxLoss() != null) aux = aux == null ? out.auxLoss() : Arith.add(aux, out.auxLoss());
             stats.add(out.stats());
         }
         return head.forward(Shaping.flatten(h, 1, -1), ctx, aux, stats);
+    }
+
+    @Override
+    public Map<String, Router> routers() {
+        Map<String, Router> routers = new LinkedHashMap<>();
+        for (int i = 0; i < convMoe.size(); i++) routers.put(trunkLayerName(i), convMoe.get(i).router());
+        routers.putAll(head.routers());
+        return routers;
+    }
+
+    private static String trunkLayerName(int block) {
+        return "trunk.moe" + block;
     }
 
     @Override

@@ -1,8 +1,10 @@
 package org.moe4j.model;
 
 import java.util.List;
+import java.util.Map;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Rng;
+import org.moe4j.moe.Router;
 import org.moe4j.moe.RoutingContext;
 import org.moe4j.nn.Module;
 import org.moe4j.tensor.DType;
@@ -32,6 +34,11 @@ public final class MoeMlp extends Module implements Classifier {
     @Override
     public MoeMlpConfig config() {
         return config;
+    }
+
+    @Override
+    public Map<String, Router> routers() {
+        return head.routers();
     }
 
     @Override

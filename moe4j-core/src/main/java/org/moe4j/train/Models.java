@@ -2,7 +2,6 @@ package org.moe4j.train;
 
 import java.util.Map;
 import org.moe4j.autograd.Variable;
-import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.model.Classifier;
 import org.moe4j.model.ClassifierConfig;
@@ -44,12 +43,6 @@ public final class Models {
 
     /** A fresh model for {@code config} on data shaped like {@code data}. */
     public static TrainableModel build(RunConfig config, Dataset data) {
-        if (config.moe() && config.router().equals("sigmoid-bias")) {
-            // Its balancing is the trainer's per-step bias update, which needs the router; a Classifier does not
-            // expose its routers yet, and training without the update would silently not balance.
-            throw new Moe4jException("--router sigmoid-bias is not supported by train yet: the classifier models do not "
-                    + "expose their routers for the per-step bias update; choose another router (see 'moe4j info')");
-        }
         return of(classifierConfig(config, data).build(new Rng(config.seed())));
     }
 
@@ -69,7 +62,7 @@ public final class Models {
 
             @Override
             public Map<String, Router> routers() {
-                return Map.of(); // the classifiers' routers by layer name, once Classifier exposes them
+                return classifier.routers();
             }
         };
     }

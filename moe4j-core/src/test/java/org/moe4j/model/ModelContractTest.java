@@ -41,6 +41,20 @@ class ModelContractTest {
     }
 
     @Test
+    void routersAreListedUnderTheirTelemetryNames() {
+        for (ClassifierConfig c : configs()) {
+            Classifier model = c.build(new Rng(3));
+            List<String> layers = model.forward(Variable.constant(input(c, new Rng(4)))).stats().stream()
+                    .map(org.moe4j.moe.RouterStats::layer).toList();
+            // The trainer finds each router by the layer name its telemetry carries, to update DeepSeek-V3 biases.
+            assertEquals(layers, List.copyOf(model.routers().keySet()), c.kind());
+        }
+        MoeCnnConfig biased = new MoeCnnConfig(TRUNK, 3, MoeHeadConfig.of(8, 4, 2, 6).withRouter("sigmoid-bias"),
+                ConvMoeConfig.none());
+        assertTrue(biased.build(new Rng(1)).routers().get("head.moe0") instanceof org.moe4j.moe.SigmoidBiasRouter);
+    }
+
+    @Test
     void theSameSeedGivesBitIdenticalLogitsInTrainingAndInference() {
         for (ClassifierConfig c : configs()) {
             Tensor x = input(c, new Rng(11));
