@@ -26,15 +26,14 @@ final class HfFixtures {
         }
     }
 
-    /** A writable copy of a fixture directory inside {@code tmp}. */
+    /** A writable copy of a fixture directory, in a fresh directory inside {@code tmp}. */
     static Path copy(String arch, Path tmp) {
-        Path out = tmp.resolve(arch);
         try (Stream<Path> files = Files.list(dir(arch))) {
-            Files.createDirectories(out);
-            for (Path f : files.toList()) Files.copy(f, out.resolve(f.getFileName()));
+            Path out = Files.createTempDirectory(tmp, arch);
+            for (Path f : files.toList()) Files.copy(f, out.resolve(f.getFileName().toString()));
+            return out;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return out;
     }
 }
