@@ -192,11 +192,11 @@ public record HfConfig(HfArchitecture architecture, TransformerConfig transforme
 
         HfConfig read() {
             HfArchitecture arch = architecture();
-            int vocab = integer("vocab_size");
-            int d = integer("hidden_size");
-            int layers = integer("num_hidden_layers");
-            int heads = integer("num_attention_heads");
-            int kvHeads = present("num_key_value_heads") ? integer("num_key_value_heads") : heads;
+            int vocab = positive("vocab_size");
+            int d = positive("hidden_size");
+            int layers = positive("num_hidden_layers");
+            int heads = positive("num_attention_heads");
+            int kvHeads = present("num_key_value_heads") ? positive("num_key_value_heads") : heads;
             int headDim = headDim(arch, d, heads);
             if (!"silu".equals(string("hidden_act", "silu"))) {
                 throw unsupported("hidden_act", "moe4j's SwiGLU experts use silu");
@@ -388,6 +388,12 @@ public record HfConfig(HfArchitecture architecture, TransformerConfig transforme
                 throw new FileFormatException(source, key, v + " is not an integer in the 32-bit range");
             }
             return v.intValue();
+        }
+
+        private int positive(String key) {
+            int v = integer(key);
+            if (v <= 0) throw new FileFormatException(source, key, v + " must be positive");
+            return v;
         }
 
         private int integer(String key, int fallback) {

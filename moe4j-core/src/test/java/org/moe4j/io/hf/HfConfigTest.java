@@ -133,4 +133,34 @@ class HfConfigTest {
         TransformerConfig dense = TransformerConfig.tiny().asDense(64);
         assertThrows(Moe4jException.class, () -> HfConfig.toJson(dense, HfArchitecture.infer(dense), "float32"));
     }
+
+    /** Seeded mutations of real configs: every outcome is a config or a Moe4jException, never anything else. */
+    @Test
+    void mutatedConfigsGiveAConfigOrACleanError() {
+        org.moe4j.common.Rng rng = new org.moe4j.common.Rng(6);
+        JsonNode[] values = {HfFiles.MAPPER.nullNode(), HfFiles.MAPPER.getNodeFactory().numberNode(-1),
+                HfFiles.MAPPER.getNodeFactory().numberNode(0), HfFiles.MAPPER.getNodeFactory().numberNode(1L << 33),
+                HfFiles.MAPPER.getNodeFactory().numberNode(Integer.MAX_VALUE),
+                HfFiles.MAPPER.getNodeFactory().numberNode(1e308), HfFiles.MAPPER.getNodeFactory().numberNode(0.5),
+                HfFiles.MAPPER.getNodeFactory().textNode("x"), HfFiles.MAPPER.createArrayNode(),
+                HfFiles.MAPPER.createObjectNode(), HfFiles.MAPPER.getNodeFactory().booleanNode(true)};
+        int accepted = 0;
+        for (int i = 0; i < 2000; i++) {
+            ObjectNode c = fixture(HfFixtures.ARCHS[rng.nextInt(HfFixtures.ARCHS.length)]);
+            List<String> keys = new java.util.ArrayList<>();
+            c.fieldNames().forEachRemaining(keys::add);
+            for (int m = 0; m < 1 + rng.nextInt(3); m++) {
+                String key = keys.get(rng.nextInt(keys.size()));
+                if (rng.nextInt(4) == 0) c.remove(key);
+                else c.set(key, values[rng.nextInt(values.length)]);
+            }
+            try {
+                HfConfig.fromJson(c, "fuzz");
+                accepted++;
+            } catch (Moe4jException expected) {
+                // the clean error
+            }
+        }
+        assertTrue(accepted > 0 && accepted < 2000, "accepted " + accepted);
+    }
 }
