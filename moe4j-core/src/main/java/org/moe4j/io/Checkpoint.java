@@ -98,6 +98,22 @@ public final class Checkpoint {
         return CheckpointJson.convert(dir.resolve(CONFIG), config, type);
     }
 
+    /**
+     * One top-level field of the saved configuration as {@code type} (read as the config was written), or null when
+     * the field is absent or JSON null; a value that does not fit {@code type} names the file and the field.
+     */
+    public <C> C configField(String field, Class<C> type) {
+        JsonNode node = config.get(field);
+        if (node == null || node.isNull()) return null;
+        Path file = dir.resolve(CONFIG);
+        try {
+            return Json.MAPPER.treeToValue(node, type);
+        } catch (JacksonException | IllegalArgumentException e) {
+            String problem = e instanceof JacksonException j ? j.getOriginalMessage() : e.getMessage();
+            throw new FileFormatException(file.toString(), "config." + field, problem, e);
+        }
+    }
+
     public boolean hasOptimizer() {
         return Files.isRegularFile(dir.resolve(OPTIMIZER));
     }

@@ -1,8 +1,8 @@
 package org.moe4j.model;
 
+import java.util.List;
 import org.moe4j.autograd.Attention;
 import org.moe4j.autograd.Heads;
-import org.moe4j.autograd.Rotary;
 import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Rng;
@@ -61,21 +61,37 @@ public final class GroupedQueryAttention extends Module {
         return o.forward(Heads.merge(att));
     }
 
-    /**
-     * T new positions of one sequence, x [T, dModel], attending over the cached positions and themselves: their
-     * keys and values are written to the cache's rows {@code cache.length() ..}; the caller advances the cache
-     * once every layer has written. Inference only (call with gradients off).
-     */
+    /** T new positions of one sequence, x [T, dModel]: the one-sequence case of the method below. */
     Variable forwardCached(Variable x, RopeKernels.Tables rope, KvCache cache, int layer) {
-        int t = x.dim(0), start = cache.length();
-        Tensor qt = rotated(project(q, qNorm, x, heads), rope, start); // [T, H, hd]
-        Tensor kt = rotated(project(k, kNorm, x, kvHeads), rope, start); // [T, KVH, hd]
-        Tensor vt = project(v, null, x, kvHeads).value().contiguous();
-        cache.write(layer, kt.floats(), kt.offset(), vt.floats(), vt.offset(), t);
-        float[] qa = qt.offset() == 0 ? qt.floats() : qt.toFloatArray();
-        Tensor out = Tensor.zeros(t, heads * headDim);
-        CachedAttention.forward(qa, t, heads, headDim, cache.keys(layer), cache.values(layer), start + t, kvHeads,
-                (float) (1 / Math.sqrt(headDim)), out.floats());
+        return forwardCached(x, rope, List.of(cache), new int[] {0, x.dim(0)}, layer);
+    }
+
+    /**
+     * The new positions of several sequences, x [N, dModel]: rows {@code rowStarts[s] .. rowStarts[s + 1]} are
+     * the next positions of the sequence in {@code caches.get(s)}. The projections run over all rows at once;
+     * the rotation and the attention over the cached positions run per sequence. Each sequence's keys and values
+     * are written to its cache's rows {@code cache.length() ..}; the caller advances the caches once every layer
+     * has written. Inference only (call with gradients off).
+     */
+    Variable forwardCached(Variable x, RopeKernels.Tables rope, List<KvCache> caches, int[] rowStarts, int layer) {
+        int n = x.dim(0), width = heads * headDim;
+        Tensor qAll = project(q, qNorm, x, heads).value(); // [N, H, hd]
+        Tensor kAll = project(k, kNorm, x, kvHeads).value(); // [N, KVH, hd]
+        Tensor vAll = project(v, null, x, kvHeads).value().contiguous();
+        Tensor out = Tensor.zeros(n, width);
+        for (int s = 0; s < caches.size(); s++) {
+            KvCache cache = caches.get(s);
+            int from = rowStarts[s], t = rowStarts[s + 1] - from, start = cache.length();
+            Tensor qt = rotated(qAll.narrow(0, from, t), rope, start); // [T, H, hd]
+            Tensor kt = rotated(kAll.narrow(0, from, t), rope, start); // [T, KVH, hd]
+            Tensor vt = vAll.narrow(0, from, t);
+            cache.write(layer, kt.floats(), kt.offset(), vt.floats(), vt.offset(), t);
+            float[] qa = qt.offset() == 0 ? qt.floats() : qt.toFloatArray();
+            float[] o = t == n ? out.floats() : new float[t * width];
+            CachedAttention.forward(qa, t, heads, headDim, cache.keys(layer), cache.values(layer), start + t, kvHeads,
+                    (float) (1 / Math.sqrt(headDim)), o);
+            if (o != out.floats()) System.arraycopy(o, 0, out.floats(), from * width, t * width);
+        }
         return o.forward(Variable.constant(out));
     }
 
@@ -93,8 +109,8 @@ public final class GroupedQueryAttention extends Module {
     }
 
     /** Heads [T, n, hd] rotated to positions start .. start + T - 1, as a contiguous tensor. */
-    private static Tensor rotated(Variable heads, RopeKernels.Tables rope, int start) {
-        return Rotary.rope(heads, rope, start).value().contiguous();
+    private static Tensor rotated(Tensor heads, RopeKernels.Tables rope, int start) {
+        return RopeKernels.rotate(heads, rope, start, false).contiguous();
     }
 
     public Linear q() {

@@ -73,13 +73,18 @@ public final class KvCache {
         length = 0;
     }
 
-    /** Makes room for {@code tokens} more positions, or explains why there is none. */
-    void reserve(int tokens) {
+    /** Throws, naming the limit, unless {@code tokens} more positions fit. */
+    void checkRoom(int tokens) {
         if ((long) length + tokens > maxLength) {
             throw new Moe4jException("kv cache: " + tokens + " more token" + (tokens == 1 ? "" : "s") + " after "
                     + length + " cached would exceed the maximum of " + maxLength
                     + " positions (the model's maxSeqLen); start a new sequence or use a model with a longer maxSeqLen");
         }
+    }
+
+    /** Makes room for {@code tokens} more positions, or explains why there is none. */
+    void reserve(int tokens) {
+        checkRoom(tokens);
         int need = length + tokens;
         if (need <= capacity) return;
         int grown = capacity;

@@ -1,5 +1,6 @@
 package org.moe4j.model;
 
+import java.util.List;
 import org.moe4j.autograd.Arith;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Rng;
@@ -57,9 +58,13 @@ public final class TransformerBlock extends Module {
         return feedForward(h, ctx);
     }
 
-    /** x [T, dModel], the next T positions of the sequence in {@code cache}. */
-    Output forwardCached(Variable x, RopeKernels.Tables rope, KvCache cache, int layer, RoutingContext ctx) {
-        Variable h = Arith.add(x, attention.forwardCached(attentionNorm.forward(x), rope, cache, layer));
+    /**
+     * x [N, dModel], the next positions of several sequences (rows {@code rowStarts[s] ..} belong to
+     * {@code caches.get(s)}): attention per sequence, the feed-forward network over all rows at once.
+     */
+    Output forwardCached(Variable x, RopeKernels.Tables rope, List<KvCache> caches, int[] rowStarts, int layer,
+            RoutingContext ctx) {
+        Variable h = Arith.add(x, attention.forwardCached(attentionNorm.forward(x), rope, caches, rowStarts, layer));
         return feedForward(h, ctx);
     }
 

@@ -1,12 +1,15 @@
 package org.moe4j.model;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import org.moe4j.autograd.Arith;
 import org.moe4j.autograd.GradMode;
+import org.moe4j.autograd.Indexing;
 import org.moe4j.autograd.LinearAlgebra;
-import org.moe4j.autograd.Shaping;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
@@ -94,41 +97,97 @@ public final class TransformerLm extends Module {
      * Logits [1, T, vocab] for the next T tokens of the sequence in {@code cache} (ids [T] or [1, T]): the prompt
      * at once (prefill), then one token at a time (decode). Their keys and values join the cache, and positions
      * continue from {@code cache.length()}. Always inference: no graph is recorded, routing is dropless, and a
-     * token's logits do not depend on other sequences. Float32 models only.
+     * token's logits do not depend on other sequences. Float32 models only. The one-sequence case of
+     * {@link #forwardIncremental(List, List, boolean)}.
      */
     public LmOutput forwardIncremental(IntTensor ids, KvCache cache) {
         if (ids.rank() == 2 && ids.dim(0) != 1 || ids.rank() > 2 || ids.rank() == 0) {
             throw ShapeException.of(OP, "incremental decoding takes the new token ids of one sequence, [T] or [1, T]",
                     ids.shape());
         }
-        int t = ids.numel();
-        if (t < 1) throw ShapeException.of(OP, "needs at least one new token", ids.shape());
-        if (!cache.fits(config)) {
-            throw new Moe4jException(OP + ": the kv cache (" + cache.layers() + " layers, " + cache.kvHeads()
-                    + " kv heads of " + cache.headDim() + ", up to " + cache.maxLength() + " positions) does not fit this"
-                    + " model (" + config.layers() + " layers, " + config.kvHeads() + " kv heads of " + config.headDim()
-                    + ", maxSeqLen " + config.maxSeqLen() + "); make it with newCache()");
+        IncrementalOutput out = forwardIncremental(List.of(ids.reshape(ids.numel())), List.of(cache), false);
+        return new LmOutput(Variable.constant(out.logits().unsqueeze(0)), out.auxLoss(), out.routerStats());
+    }
+
+    /**
+     * Advances several sequences at once: {@code ids.get(s)} [T_s] are the next tokens of the sequence in
+     * {@code caches.get(s)} — a whole prompt (prefill), a chunk of one, or one decoded token, mixed freely. The MoE
+     * layers see all the tokens together (one grouped expert pass), attention stays within each sequence. Routing
+     * at inference is dropless with ties broken by expert index, and every other step works row by row, so a
+     * sequence's logits are bit-identical alone or batched with any others in any order. With {@code lastOnly},
+     * only the logits after each sequence's last new token are computed (what sampling needs; the same bits).
+     * Everything is checked before any cache changes; each cache then advances by its T_s.
+     */
+    public IncrementalOutput forwardIncremental(List<IntTensor> ids, List<KvCache> caches, boolean lastOnly) {
+        int n = ids.size();
+        if (n < 1 || caches.size() != n) {
+            throw new Moe4jException(OP + ": incremental decoding needs one kv cache per sequence and at least one"
+                    + " sequence, got " + n + " token lists and " + caches.size() + " caches");
         }
         if (embedding.weight().dtype() != DType.F32) {
             throw new Moe4jException(OP + ": incremental decoding needs float32 weights, this model has "
                     + embedding.weight().dtype());
         }
-        IntTensor flat = ids.reshape(t);
-        checkIds(flat);
-        cache.reserve(t);
+        int[] rowStarts = new int[n + 1];
+        Set<KvCache> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int s = 0; s < n; s++) {
+            String who = n == 1 ? OP : OP + " (sequence " + s + ")";
+            IntTensor seq = ids.get(s);
+            KvCache cache = caches.get(s);
+            if (seq.rank() != 1 || seq.numel() < 1) {
+                throw ShapeException.of(who, "incremental decoding takes at least one new token id per sequence, [T]",
+                        seq.shape());
+            }
+            if (!seen.add(cache)) {
+                throw new Moe4jException(who + ": the kv cache is given for two sequences; each sequence needs its own");
+            }
+            checkFits(who, cache);
+            checkIds(who, seq);
+            try {
+                cache.checkRoom(seq.numel());
+            } catch (Moe4jException e) {
+                if (n == 1) throw e;
+                throw new Moe4jException(who + ": " + e.getMessage(), e);
+            }
+            rowStarts[s + 1] = Math.addExact(rowStarts[s], seq.numel());
+        }
+        int rows = rowStarts[n];
+        int[] all = new int[rows];
+        for (int s = 0; s < n; s++) System.arraycopy(ids.get(s).data(), 0, all, rowStarts[s], ids.get(s).numel());
+        for (int s = 0; s < n; s++) caches.get(s).reserve(rowStarts[s + 1] - rowStarts[s]);
+        IntTensor flat = new IntTensor(all, new int[] {rows});
         try (GradMode off = GradMode.off()) {
-            RoutingContext base = RoutingContext.inference(OP).withTokenIds(flat);
-            Variable x = embedding.forward(flat); // [T, dModel]
+            RoutingContext base = RoutingContext.inference(OP).withTokenIds(flat)
+                    .withSequenceStarts(Arrays.copyOf(rowStarts, n));
+            Variable x = embedding.forward(flat); // [N, dModel]
             Variable aux = null;
             List<RouterStats> stats = new ArrayList<>();
             for (int i = 0; i < blocks.size(); i++) {
-                TransformerBlock.Output out = blocks.get(i).forwardCached(x, rope, cache, i, base.withLayer(layerName(i)));
+                TransformerBlock.Output out = blocks.get(i).forwardCached(x, rope, caches, rowStarts, i,
+                        base.withLayer(layerName(i)));
                 x = out.x();
                 aux = addLoss(aux, out.auxLoss());
                 if (out.stats() != null) stats.add(out.stats());
             }
-            cache.advance(t);
-            return new LmOutput(Shaping.unsqueeze(logits(x), 0), aux, stats);
+            for (int s = 0; s < n; s++) caches.get(s).advance(rowStarts[s + 1] - rowStarts[s]);
+            if (!lastOnly) return new IncrementalOutput(logits(x).value(), rowStarts, aux, stats);
+            int[] last = new int[n];
+            int[] lastStarts = new int[n + 1];
+            for (int s = 0; s < n; s++) {
+                last[s] = rowStarts[s + 1] - 1;
+                lastStarts[s + 1] = s + 1;
+            }
+            Variable lastRows = Indexing.indexSelect(x, 0, new IntTensor(last, new int[] {n})); // [n, dModel]
+            return new IncrementalOutput(logits(lastRows).value(), lastStarts, aux, stats);
+        }
+    }
+
+    private void checkFits(String who, KvCache cache) {
+        if (!cache.fits(config)) {
+            throw new Moe4jException(who + ": the kv cache (" + cache.layers() + " layers, " + cache.kvHeads()
+                    + " kv heads of " + cache.headDim() + ", up to " + cache.maxLength() + " positions) does not fit this"
+                    + " model (" + config.layers() + " layers, " + config.kvHeads() + " kv heads of " + config.headDim()
+                    + ", maxSeqLen " + config.maxSeqLen() + "); make it with newCache()");
         }
     }
 
@@ -159,12 +218,16 @@ public final class TransformerLm extends Module {
     }
 
     private void checkIds(IntTensor ids) {
+        checkIds(OP, ids);
+    }
+
+    private void checkIds(String who, IntTensor ids) {
         int[] data = ids.data();
         int seq = ids.dim(-1);
         for (int p = 0; p < data.length; p++) {
             if (data[p] < 0 || data[p] >= config.vocab()) {
                 String where = ids.rank() == 2 ? "[" + p / seq + ", " + p % seq + "]" : "[" + p + "]";
-                throw new Moe4jException(OP + ": token id " + data[p] + " at " + where + " is outside the vocabulary of "
+                throw new Moe4jException(who + ": token id " + data[p] + " at " + where + " is outside the vocabulary of "
                         + config.vocab() + " (valid ids 0.." + (config.vocab() - 1) + ")");
             }
         }

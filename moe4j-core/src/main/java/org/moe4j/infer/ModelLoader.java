@@ -1,0 +1,26 @@
+package org.moe4j.infer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.moe4j.common.Moe4jException;
+
+/** Loads a language model for inference from whichever {@link ModelSource} recognises the path. */
+public final class ModelLoader {
+    /** The sources asked, in order. */
+    public static final List<ModelSource> SOURCES = List.of(new CheckpointSource());
+
+    private ModelLoader() {}
+
+    /** The model at {@code path}: a moe4j LM checkpoint directory, or a run directory (its latest checkpoint). */
+    public static LoadedModel load(Path path) {
+        if (!Files.exists(path)) throw new Moe4jException("model: " + path + " does not exist");
+        for (ModelSource source : SOURCES) {
+            if (source.recognizes(path)) return source.load(path);
+        }
+        throw new Moe4jException("model: " + path + " is not a model this version reads; expected "
+                + String.join(" or ", SOURCES.stream().map(ModelSource::name).toList())
+                + " (a directory with model.safetensors and config.json, or a run directory with a 'latest' pointer"
+                + " or ckpt-N directories)");
+    }
+}
