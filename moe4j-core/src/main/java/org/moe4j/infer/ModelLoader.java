@@ -8,11 +8,14 @@ import org.moe4j.common.Moe4jException;
 /** Loads a language model for inference from whichever {@link ModelSource} recognises the path. */
 public final class ModelLoader {
     /** The sources asked, in order. */
-    public static final List<ModelSource> SOURCES = List.of(new CheckpointSource());
+    public static final List<ModelSource> SOURCES = List.of(new HfSource(), new CheckpointSource());
 
     private ModelLoader() {}
 
-    /** The model at {@code path}: a moe4j LM checkpoint directory, or a run directory (its latest checkpoint). */
+    /**
+     * The model at {@code path}: a Hugging Face model directory, a moe4j LM checkpoint directory, or a run directory
+     * (its latest checkpoint).
+     */
     public static LoadedModel load(Path path) {
         if (!Files.exists(path)) throw new Moe4jException("model: " + path + " does not exist");
         for (ModelSource source : SOURCES) {
@@ -20,7 +23,7 @@ public final class ModelLoader {
         }
         throw new Moe4jException("model: " + path + " is not a model this version reads; expected "
                 + String.join(" or ", SOURCES.stream().map(ModelSource::name).toList())
-                + " (a directory with model.safetensors and config.json, or a run directory with a 'latest' pointer"
-                + " or ckpt-N directories)");
+                + " (a directory with config.json and model.safetensors or its shard index, or a run directory with a"
+                + " 'latest' pointer or ckpt-N directories)");
     }
 }
