@@ -79,7 +79,7 @@ class QuantizedMatmulTest {
         try {
             for (QuantFormat f : new QuantFormat[] {QuantFormat.Q8_0, QuantFormat.Q4_0, QuantFormat.F32}) {
                 int m = 5;
-                int n = 301;
+                int n = 67;
                 int k = 128;
                 QuantizedTensor w = weight(rng, f, n, k);
                 float[] x = randn(rng, m * k);
