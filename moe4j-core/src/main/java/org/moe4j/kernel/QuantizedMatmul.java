@@ -89,13 +89,9 @@ public final class QuantizedMatmul {
         for (int b = 0; b < k / QK; b++, at += 34) {
             float d = Float.float16ToFloat(w.get(I16_LE, at));
             int xb = xo + b * QK;
-            FloatVector p = null;
-            for (int c = 0; c < QK; c += L) {
-                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, w, at + 2 + c, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2F, F, 0);
-                FloatVector xv = FloatVector.fromArray(F, x, xb + c);
-                p = p == null ? q.mul(xv) : q.fma(xv, p);
-            }
+            // the first chunk outside the loop: a vector that may be null could not stay in a register
+            FloatVector p = q8(w, at, 0).mul(FloatVector.fromArray(F, x, xb));
+            for (int c = L; c < QK; c += L) p = q8(w, at, c).fma(FloatVector.fromArray(F, x, xb + c), p);
             acc = p.fma(FloatVector.broadcast(F, d), acc);
         }
         return VectorMath.sumLanes(acc);
@@ -106,19 +102,24 @@ public final class QuantizedMatmul {
         for (int b = 0; b < k / QK; b++, at += 18) {
             float d = Float.float16ToFloat(w.get(I16_LE, at));
             int xb = xo + b * QK;
-            FloatVector p = null;
-            // chunk c of the block: low nibbles of bytes [c, c + L) for c < 16, high nibbles of [c - 16, c - 16 + L) after
-            for (int c = 0; c < QK; c += L) {
-                int byteAt = c % (QK / 2);
-                ByteVector packed = ByteVector.fromMemorySegment(B, w, at + 2 + byteAt, ByteOrder.LITTLE_ENDIAN);
-                ByteVector nib = c < QK / 2 ? packed.and((byte) 0x0f) : packed.lanewise(VectorOperators.LSHR, 4);
-                FloatVector q = (FloatVector) nib.sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector xv = FloatVector.fromArray(F, x, xb + c);
-                p = p == null ? q.mul(xv) : q.fma(xv, p);
-            }
+            FloatVector p = q4(w, at, 0).mul(FloatVector.fromArray(F, x, xb));
+            for (int c = L; c < QK; c += L) p = q4(w, at, c).fma(FloatVector.fromArray(F, x, xb + c), p);
             acc = p.fma(FloatVector.broadcast(F, d), acc);
         }
         return VectorMath.sumLanes(acc);
+    }
+
+    /** Chunk c (L values) of the Q8_0 block at {@code at}, as floats. Small enough to inline. */
+    private static FloatVector q8(MemorySegment w, long at, int c) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, w, at + 2 + c, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /** Chunk c of the Q4_0 block at {@code at}: low nibbles of bytes [c, c + L) below 16, high nibbles of [c - 16, ...) after. */
+    private static FloatVector q4(MemorySegment w, long at, int c) {
+        ByteVector packed = ByteVector.fromMemorySegment(B, w, at + 2 + c % (QK / 2), ByteOrder.LITTLE_ENDIAN);
+        ByteVector nib = c < QK / 2 ? packed.and((byte) 0x0f) : packed.lanewise(VectorOperators.LSHR, 4);
+        return (FloatVector) nib.sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
     }
 
     private static float dotF32(MemorySegment w, long at, float[] x, int xo, int k) {
