@@ -6,7 +6,7 @@ import org.moe4j.common.Moe4jException;
  * A model or checkpoint file that is malformed, truncated or inconsistent. The message names the file, the field
  * (a tensor and its entry, a header part, a JSON key) and what was wrong, so one line is enough to act on.
  */
-public final class FileFormatException extends Moe4jException {
+public class FileFormatException extends Moe4jException {
     private final String file;
     private final String field;
     private final String problem;

@@ -1,28 +1,24 @@
 package org.moe4j.io;
 
-/** The two 16-bit float formats of model files, to and from float32. */
+import org.moe4j.tensor.Float16s;
+
+/** The two 16-bit float formats of model files, to and from float32 (the conversions live in {@link Float16s}). */
 final class HalfFloats {
     private HalfFloats() {}
 
-    /** bfloat16 is the top half of a float32, so widening is exact. */
     static float fromBf16(short bits) {
-        return Float.intBitsToFloat((bits & 0xffff) << 16);
+        return Float16s.fromBf16(bits);
     }
 
-    /** Rounds to the nearest bfloat16, ties to even; NaN stays a (quiet) NaN with its sign, overflow becomes inf. */
     static short toBf16(float value) {
-        int bits = Float.floatToRawIntBits(value);
-        if (Float.isNaN(value)) return (short) ((bits >>> 16) | 0x0040);
-        int lsb = (bits >>> 16) & 1;
-        return (short) ((bits + 0x7fff + lsb) >>> 16);
+        return Float16s.toBf16(value);
     }
 
     static float fromF16(short bits) {
-        return Float.float16ToFloat(bits);
+        return Float16s.fromF16(bits);
     }
 
-    /** IEEE binary16, round to nearest even (the JDK's conversion). */
     static short toF16(float value) {
-        return Float.floatToFloat16(value);
+        return Float16s.toF16(value);
     }
 }

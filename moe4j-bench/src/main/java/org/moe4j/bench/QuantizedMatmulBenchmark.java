@@ -1,0 +1,89 @@
+package org.moe4j.bench;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+import org.moe4j.common.Rng;
+import org.moe4j.kernel.Parallel;
+import org.moe4j.kernel.QuantizedMatmul;
+import org.moe4j.tensor.QuantFormat;
+import org.moe4j.tensor.QuantizedTensor;
+import org.moe4j.tensor.Tensor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Decode-time matmul (m = 1) with a quantized weight against the memory-bandwidth peer measured in the same run: a
+ * plain copy of the very same weight bytes. Decode is memory-bound, so the figure that matters is GB/s of weights
+ * streamed: {@code weightBytes / time} for {@code matmul}, and for {@code copy} the same bytes read (and as many
+ * written). The weights live off-heap, as a mapped GGUF would.
+ * Run: {@code java -jar moe4j-bench/target/benchmarks.jar QuantizedMatmul}.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 5, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:+UseParallelGC"})
+public class QuantizedMatmulBenchmark {
+    @Param({"Q8_0", "Q4_0", "F32"})
+    public String format;
+
+    /** n x k: a 4096-wide projection, and one expert's up projection of a Mixtral-shape model (d 1024, FFN 2816). */
+    @Param({"4096x4096", "2816x1024"})
+    public String shape;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private Arena arena;
+    private QuantizedTensor weight; // [n, k]
+    private MemorySegment copyTarget; // as many bytes as the weight
+    private Tensor x; // [1, k]
+
+    @Setup(Level.Trial)
+    public void setup() {
+        Parallel.setThreads(threads);
+        String[] nk = shape.split("x");
+        int n = Integer.parseInt(nk[0]), k = Integer.parseInt(nk[1]);
+        Rng rng = new Rng(1);
+        float[] w = new float[n * k];
+        for (int i = 0; i < w.length; i++) w[i] = (float) rng.normal();
+        QuantizedTensor heap = QuantizedTensor.quantize(Tensor.of(w, n, k), QuantFormat.valueOf(format));
+        arena = Arena.ofShared();
+        MemorySegment off = arena.allocate(heap.data().byteSize(), 64);
+        off.copyFrom(heap.data());
+        weight = new QuantizedTensor(heap.format(), n, k, off);
+        copyTarget = arena.allocate(off.byteSize(), 64);
+        float[] xs = new float[k];
+        for (int i = 0; i < k; i++) xs[i] = (float) rng.normal();
+        x = Tensor.of(xs, 1, k);
+        System.out.printf("%n%s %s: %d weight bytes%n", format, shape, off.byteSize());
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        arena.close();
+    }
+
+    @Benchmark
+    public Tensor matmul() {
+        return QuantizedMatmul.matmul(x, weight);
+    }
+
+    @Benchmark
+    public MemorySegment copy() {
+        return copyTarget.copyFrom(weight.data());
+    }
+}

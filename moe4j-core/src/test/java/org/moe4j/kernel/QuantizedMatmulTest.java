@@ -1,0 +1,120 @@
+package org.moe4j.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.moe4j.common.Rng;
+import org.moe4j.common.ShapeException;
+import org.moe4j.tensor.QuantFormat;
+import org.moe4j.tensor.QuantizedTensor;
+import org.moe4j.tensor.Tensor;
+
+class QuantizedMatmulTest {
+    private static float[] randn(Rng rng, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) rng.normal();
+        return a;
+    }
+
+    private static QuantizedTensor weight(Rng rng, QuantFormat f, int n, int k) {
+        return QuantizedTensor.quantize(Tensor.of(randn(rng, n * k), n, k), f);
+    }
+
+    private static int cols(Rng rng, QuantFormat f) {
+        return f.isBlockQuantized() ? 32 * (1 + rng.nextInt(6)) : 1 + rng.nextInt(90);
+    }
+
+    @Test
+    void fastPathEqualsTheReferenceBitForBit() {
+        Rng rng = new Rng(11);
+        for (QuantFormat f : QuantFormat.values()) {
+            for (int trial = 0; trial < 6; trial++) {
+                int m = 1 + rng.nextInt(5);
+                int n = 1 + rng.nextInt(40);
+                int k = cols(rng, f);
+                QuantizedTensor w = weight(rng, f, n, k);
+                float[] x = randn(rng, m * k + 3);
+                float[] fast = new float[m * n + 2];
+                float[] ref = new float[m * n + 2];
+                QuantizedMatmul.matmul(x, 3, m, w, fast, 2);
+                QuantizedMatmul.matmulReference(x, 3, m, w, ref, 2);
+                assertArrayEquals(ref, fast, 0f, f + " m=" + m + " n=" + n + " k=" + k);
+            }
+        }
+    }
+
+    @Test
+    void agreesWithDequantizeThenMatmul() {
+        Rng rng = new Rng(12);
+        for (QuantFormat f : QuantFormat.values()) {
+            int m = 3;
+            int n = 17;
+            int k = f.isBlockQuantized() ? 160 : 75;
+            QuantizedTensor w = weight(rng, f, n, k);
+            float[] wd = w.dequantize().toFloatArray();
+            float[] x = randn(rng, m * k);
+            float[] y = QuantizedMatmul.matmul(Tensor.of(x, m, k), w).toFloatArray();
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double exact = 0;
+                    double mag = 0;
+                    for (int p = 0; p < k; p++) {
+                        exact += (double) x[i * k + p] * wd[j * k + p];
+                        mag += Math.abs((double) x[i * k + p] * wd[j * k + p]);
+                    }
+                    double err = Math.abs(y[i * n + j] - exact);
+                    assertTrue(err <= 1e-5 * mag + 1e-6, f + " y[" + i + "," + j + "] = " + y[i * n + j]
+                            + ", dequantized reference " + exact);
+                }
+            }
+        }
+    }
+
+    @Test
+    void rowsDoNotDependOnBatchSizeOrThreadCount() {
+        Rng rng = new Rng(13);
+        int threads = Parallel.threads();
+        try {
+            for (QuantFormat f : new QuantFormat[] {QuantFormat.Q8_0, QuantFormat.Q4_0, QuantFormat.F32}) {
+                int m = 5;
+                int n = 67;
+                int k = 128;
+                QuantizedTensor w = weight(rng, f, n, k);
+                float[] x = randn(rng, m * k);
+                Parallel.setThreads(3);
+                float[] batch = new float[m * n];
+                QuantizedMatmul.matmul(x, 0, m, w, batch, 0);
+                Parallel.setThreads(1);
+                for (int i = 0; i < m; i++) {
+                    float[] one = new float[n];
+                    QuantizedMatmul.matmul(x, i * k, 1, w, one, 0);
+                    float[] row = java.util.Arrays.copyOfRange(batch, i * n, (i + 1) * n);
+                    assertArrayEquals(one, row, 0f, f + " row " + i);
+                }
+            }
+        } finally {
+            Parallel.setThreads(threads);
+        }
+    }
+
+    @Test
+    void expertSliceIsTheSameMatrixRows() {
+        Rng rng = new Rng(14);
+        QuantizedTensor stacked = weight(rng, QuantFormat.Q8_0, 4 * 6, 64); // [experts * rows, cols]
+        QuantizedTensor expert2 = stacked.rows(12, 18);
+        float[] x = randn(rng, 64);
+        float[] all = QuantizedMatmul.matmul(Tensor.of(x, 64), stacked).toFloatArray();
+        float[] part = QuantizedMatmul.matmul(Tensor.of(x, 64), expert2).toFloatArray();
+        assertArrayEquals(java.util.Arrays.copyOfRange(all, 12, 18), part, 0f);
+    }
+
+    @Test
+    void wrongInnerDimensionNamesTheOp() {
+        QuantizedTensor w = weight(new Rng(1), QuantFormat.Q4_0, 3, 64);
+        ShapeException e = assertThrows(ShapeException.class,
+                () -> QuantizedMatmul.matmul(Tensor.zeros(2, 63), w));
+        assertTrue(e.getMessage().contains("quantized matmul"), e.getMessage());
+    }
+}
