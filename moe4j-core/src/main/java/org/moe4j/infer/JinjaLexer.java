@@ -49,11 +49,13 @@ final class JinjaLexer {
     }
 
     private void run() {
+        // keep_trailing_newline=False (Jinja's default, kept by transformers): one final newline is dropped
+        int templateEnd = src.endsWith("\r\n") ? src.length() - 2 : src.endsWith("\n") ? src.length() - 1 : src.length();
         boolean stripNextText = false; // a '-' closed the previous tag
         boolean trimNextNewline = false; // trim_blocks after a block or comment tag
         while (pos < src.length()) {
             int tag = nextTagStart(pos);
-            int textEnd = tag < 0 ? src.length() : tag;
+            int textEnd = tag < 0 ? Math.max(pos, templateEnd) : tag;
             int textStart = pos;
             if (stripNextText) {
                 while (textStart < textEnd && JinjaValues.isSpace(src.charAt(textStart))) textStart++;
