@@ -3,7 +3,8 @@
 # tokenizers (the Rust library 0.22.2, through the npm package @anush008/tokenizers 0.6.0, which ships it prebuilt;
 # Debian has no python3-tokenizers). moe4j trains a small tokenizer on a slice of kjv.txt and writes its
 # tokenizer.json; Hugging Face loads it (and variants: legacy "a b" merges, Qwen-style Split + NFC, prefix space,
-# ignore_merges) and records the ids of a set of texts and the text of some invalid UTF-8 decodes.
+# ignore_merges) and records the ids of a set of texts and the text of some invalid UTF-8 decodes. sp_fixtures.js does
+# the same for a SentencePiece-style BPE with byte fallback (hf_sp_ids.json, sp_*.tokenizer.json).
 # Run from the repository root: tools/tokenizer/make_fixtures.sh [path/to/kjv.txt]
 # It rewrites moe4j-core/src/test/resources/tokenizer/. Needs node and npm (for the reference only).
 set -euo pipefail
@@ -27,3 +28,5 @@ mkdir -p "$out"
 java -cp "moe4j-core/target/classes:$(cat "$cp_file")" tools/tokenizer/MakeFixtureTokenizer.java "$kjv" "$work/base.json"
 (cd "$work" && npm init -y >/dev/null && npm install --silent @anush008/tokenizers@0.6.0)
 NODE_PATH="$work/node_modules" node tools/tokenizer/hf_fixtures.js "$work/base.json" "$kjv" "$out"
+# SentencePiece-style BPE with byte fallback (Llama/Mistral layout): the script learns its merges itself.
+NODE_PATH="$work/node_modules" node tools/tokenizer/sp_fixtures.js "$kjv" "$out"

@@ -174,43 +174,51 @@ public final class BpeTokenizer implements Tokenizer {
         return result;
     }
 
-    /**
-     * Merges the byte tokens of one piece: a heap of (rank, position) over the adjacent pairs, popping the lowest
-     * rank (leftmost on ties), skipping entries whose pair has since changed; O(n log n) in the piece's length.
-     */
+    /** Merges the byte tokens of one piece. */
     private int[] merge(byte[] b) {
-        int n = b.length;
-        int[] sym = new int[n];
+        int[] sym = new int[b.length];
+        for (int i = 0; i < b.length; i++) sym[i] = byteIds[b[i] & 0xFF];
+        return mergeAll(sym, ranks, mergedIds);
+    }
+
+    /**
+     * Merges adjacent symbols by rank, as Hugging Face's {@code Word::merge_all} does: a heap of (rank, position)
+     * over the adjacent pairs, popping the lowest rank (leftmost on ties), skipping entries whose pair no longer
+     * makes the same token; O(n log n) in the number of symbols. {@code sym} is overwritten.
+     */
+    static int[] mergeAll(int[] sym, PairMap ranks, int[] mergedIds) {
+        int n = sym.length;
         int[] next = new int[n];
         int[] prev = new int[n];
         for (int i = 0; i < n; i++) {
-            sym[i] = byteIds[b[i] & 0xFF];
             next[i] = i + 1 < n ? i + 1 : -1;
             prev[i] = i - 1;
         }
         boolean[] gone = new boolean[n];
         LongHeap heap = new LongHeap(n);
-        for (int i = 0; i + 1 < n; i++) push(heap, sym[i], sym[i + 1], i);
+        for (int i = 0; i + 1 < n; i++) push(heap, ranks, sym[i], sym[i + 1], i);
         int count = n;
         while (!heap.isEmpty()) {
             long top = heap.pop();
             int rank = (int) (top >>> 32), i = (int) top;
             int j = next[i];
-            if (gone[i] || j < 0 || ranks.get(sym[i], sym[j]) != rank) continue; // the pair changed since
+            if (gone[i] || j < 0) continue;
+            int now = ranks.get(sym[i], sym[j]);
+            if (now < 0 || mergedIds[now] != mergedIds[rank]) continue; // the pair changed since
             sym[i] = mergedIds[rank];
             gone[j] = true;
             count--;
             next[i] = next[j];
             if (next[j] >= 0) prev[next[j]] = i;
-            if (prev[i] >= 0) push(heap, sym[prev[i]], sym[i], prev[i]);
-            if (next[i] >= 0) push(heap, sym[i], sym[next[i]], i);
+            if (prev[i] >= 0) push(heap, ranks, sym[prev[i]], sym[i], prev[i]);
+            if (next[i] >= 0) push(heap, ranks, sym[i], sym[next[i]], i);
         }
         int[] out = new int[count];
         for (int i = 0, k = 0; i >= 0 && k < count; i = next[i]) out[k++] = sym[i];
         return out;
     }
 
-    private void push(LongHeap heap, int left, int right, int position) {
+    private static void push(LongHeap heap, PairMap ranks, int left, int right, int position) {
         int rank = ranks.get(left, right);
         if (rank >= 0) heap.push(((long) rank << 32) | position);
     }

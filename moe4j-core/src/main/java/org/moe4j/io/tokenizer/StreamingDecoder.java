@@ -8,17 +8,24 @@ import java.util.Arrays;
  * unfinished UTF-8 sequence at the end are held back until the tokens that finish it arrive. The texts returned
  * by {@link #push} and {@link #finish}, joined, equal {@link Tokenizer#decode} of all the tokens. One per sequence;
  * not thread-safe.
+ *
+ * <p>For a {@link SentencePieceBpe} the file's decoder chain runs token by token: a run of {@code <0xNN>} byte
+ * tokens is held back until a token that is not one ends it (Hugging Face turns an invalid run into one U+FFFD per
+ * byte, so a run's text is known only when it ends), and the leading space is cut once, from the first text out.
  */
 public final class StreamingDecoder {
     private final Tokenizer tokenizer;
     private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
+    private final PieceDecoder.State pieces; // non-null for SentencePiece-style tokenizers
 
     public StreamingDecoder(Tokenizer tokenizer) {
         this.tokenizer = tokenizer;
+        this.pieces = tokenizer instanceof SentencePieceBpe sp ? sp.decoderState() : null;
     }
 
     /** Adds token {@code id}; returns the text it completes (often empty inside a multi-byte character). */
     public String push(int id) {
+        if (pieces != null) return pieces.push(tokenizer.tokenString(id));
         tokenizer.appendBytes(id, pending);
         byte[] b = pending.toByteArray();
         int cut = completeLength(b);
@@ -29,6 +36,7 @@ public final class StreamingDecoder {
 
     /** The text of the bytes still held back (an unfinished sequence becomes U+FFFD); the decoder is then empty. */
     public String finish() {
+        if (pieces != null) return pieces.finish();
         String rest = Utf8.decode(pending.toByteArray());
         pending.reset();
         return rest;

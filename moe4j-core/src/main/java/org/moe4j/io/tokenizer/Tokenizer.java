@@ -22,6 +22,14 @@ public interface Tokenizer {
      */
     int[] encode(String text);
 
+    /**
+     * The ids of {@code text}; with {@code addSpecialTokens}, also the tokens the tokenizer's post-processor adds
+     * around a sequence (Llama's {@code <s>} in front), where it has one.
+     */
+    default int[] encode(String text, boolean addSpecialTokens) {
+        return encode(text);
+    }
+
     /** The ids of {@code text}, reading the text of special tokens as ordinary text. */
     int[] encodeOrdinary(String text);
 

@@ -26,9 +26,12 @@ import org.moe4j.common.Moe4jException;
 import org.moe4j.io.DataFormatException;
 
 /**
- * Hugging Face's {@code tokenizer.json} for byte-level BPE (GPT-2, Qwen and OLMoE style), read and written.
+ * Hugging Face's {@code tokenizer.json} for BPE, read and written: byte-level BPE (GPT-2, Qwen and OLMoE style) as
+ * a {@link BpeTokenizer}, and SentencePiece-style BPE with byte fallback (Llama, Mistral, Mixtral) as a
+ * {@link SentencePieceBpe} (see {@link SentencePieceJson} for what that reads). A file is byte-level when its
+ * pre-tokenizer or decoder is {@code ByteLevel}.
  *
- * <p>Read: model {@code BPE} with its {@code vocab} and {@code merges} (as {@code "a b"} strings, the older form,
+ * <p>Byte-level, read: model {@code BPE} with its {@code vocab} and {@code merges} (as {@code "a b"} strings, the older form,
  * or {@code ["a", "b"]} arrays, the newer); pre-tokenizer {@code ByteLevel} with its regex, or a {@code Sequence}
  * of a regex {@code Split} (behaviour {@code Isolated}) and a {@code ByteLevel} without regex (Qwen); normalizer
  * none or NFC/NFD/NFKC/NFKD; decoder {@code ByteLevel}; post-processor none or {@code ByteLevel};
@@ -50,7 +53,7 @@ public final class TokenizerJson {
     // ---- reading -----------------------------------------------------------------------------------------------
 
     /** Reads a {@code tokenizer.json} file. */
-    public static BpeTokenizer read(Path file) {
+    public static Tokenizer read(Path file) {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
@@ -63,11 +66,11 @@ public final class TokenizerJson {
     }
 
     /** Reads {@code tokenizer.json} text; {@code name} (a file name) is used in messages. */
-    public static BpeTokenizer parse(String json, String name) {
+    public static Tokenizer parse(String json, String name) {
         return parse(json.getBytes(StandardCharsets.UTF_8), name);
     }
 
-    private static BpeTokenizer parse(byte[] json, String name) {
+    private static Tokenizer parse(byte[] json, String name) {
         JsonNode root;
         JsonParser p;
         try {
@@ -89,12 +92,12 @@ public final class TokenizerJson {
     }
 
     /** The checks of one file's fields, each failure naming the file and the field. */
-    private record Fields(String file) {
+    record Fields(String file) {
         DataFormatException error(String field, String problem, String fix) {
             return new DataFormatException(file, field, problem, fix);
         }
 
-        BpeTokenizer tokenizer(JsonNode root) {
+        Tokenizer tokenizer(JsonNode root) {
             if (root == null || !root.isObject()) {
                 throw error("(root)", "not a JSON object", "a tokenizer.json is one object with a \"model\" field");
             }
@@ -102,9 +105,11 @@ public final class TokenizerJson {
             if (!model.isObject()) throw error("model", "not an object", null);
             String type = optionalString(model, "type", "model.type", "BPE");
             if (!type.equals("BPE")) {
-                throw error("model.type", "the model is " + type + ", not BPE",
-                        "only byte-level BPE tokenizers are read so far");
+                throw error("model.type", "the model is " + type + ", not BPE", "only BPE tokenizers are read"
+                        + " (byte-level as GPT-2/Qwen, or SentencePiece-style as Llama/Mistral); " + type
+                        + " (Unigram, WordPiece, WordLevel) is not supported");
             }
+            if (!isByteLevel(root)) return SentencePieceJson.read(this, root, model);
             requireNullOrAbsent(model, "dropout", "model.dropout", "dropout changes how text is tokenized");
             for (String affix : List.of("continuing_subword_prefix", "end_of_word_suffix")) {
                 JsonNode v = model.get(affix);
@@ -124,12 +129,34 @@ public final class TokenizerJson {
             PreTokenizer pre = preTokenizer(root.get("pre_tokenizer"));
             decoder(root.get("decoder"));
             postProcessor(root.get("post_processor"));
-            List<AddedToken> added = addedTokens(root.get("added_tokens"), vocab);
+            List<AddedToken> added = addedTokens(root.get("added_tokens"), vocab, false);
             return new BpeTokenizer(vocab, merges, added, pre, normalizer, ignoreMerges, null,
                     (field, problem) -> error(field, problem, null));
         }
 
+        /** Whether the file is byte-level BPE: a ByteLevel (or Split + ByteLevel) pre-tokenizer or decoder. */
+        static boolean isByteLevel(JsonNode root) {
+            JsonNode pre = root.get("pre_tokenizer"), dec = root.get("decoder");
+            String preType = pre != null && pre.isObject() && pre.get("type") != null ? pre.get("type").asText() : "";
+            String decType = dec != null && dec.isObject() && dec.get("type") != null ? dec.get("type").asText() : "";
+            return preType.equals("ByteLevel") || preType.equals("Sequence") || decType.equals("ByteLevel")
+                    || (pre == null && dec == null);
+        }
+
         Map<String, Integer> vocab(JsonNode node) {
+            Map<String, Integer> vocab = ids(node);
+            for (int b = 0; b < 256; b++) {
+                String s = String.valueOf(ByteLevel.charOf(b));
+                if (!vocab.containsKey(s)) {
+                    throw error("model.vocab", String.format("has no token for byte 0x%02X (%s): a byte-level BPE"
+                            + " vocabulary needs all 256 bytes", b, s), "is this a byte-level BPE tokenizer?");
+                }
+            }
+            return vocab;
+        }
+
+        /** The token -> id map of model.vocab, checked: non-negative ints, no id twice, none far past the count. */
+        Map<String, Integer> ids(JsonNode node) {
             if (!node.isObject()) throw error("model.vocab", "not an object of token -> id", null);
             Map<String, Integer> vocab = new LinkedHashMap<>();
             for (Map.Entry<String, JsonNode> e : node.properties()) {
@@ -139,13 +166,6 @@ public final class TokenizerJson {
                 vocab.put(e.getKey(), id.asInt());
             }
             if (vocab.isEmpty()) throw error("model.vocab", "empty", null);
-            for (int b = 0; b < 256; b++) {
-                String s = String.valueOf(ByteLevel.charOf(b));
-                if (!vocab.containsKey(s)) {
-                    throw error("model.vocab", String.format("has no token for byte 0x%02X (%s): a byte-level BPE"
-                            + " vocabulary needs all 256 bytes", b, s), "is this a byte-level BPE tokenizer?");
-                }
-            }
             // Ids are an index into per-token arrays: a few holes are fine, an id far past the count is an attack
             // on memory (or a broken file), not a vocabulary.
             long limit = Math.max(2L * vocab.size(), vocab.size() + 1024L);
@@ -291,7 +311,7 @@ public final class TokenizerJson {
          * that id, and the others the next ids after the vocabulary, in order. A declared id that differs would
          * tokenize differently there, so it is refused.
          */
-        List<AddedToken> addedTokens(JsonNode node, Map<String, Integer> vocab) {
+        List<AddedToken> addedTokens(JsonNode node, Map<String, Integer> vocab, boolean withFlags) {
             List<AddedToken> added = new ArrayList<>();
             if (node == null || node.isNull()) return added;
             if (!node.isArray()) throw error("added_tokens", "not an array", null);
@@ -306,13 +326,18 @@ public final class TokenizerJson {
                 if (!content.isTextual() || content.asText().isEmpty()) {
                     throw error(field + ".content", "not a non-empty string", null);
                 }
-                for (String flag : List.of("single_word", "lstrip", "rstrip")) {
-                    if (optionalBoolean(t, flag, field + "." + flag, false)) {
-                        throw error(field + "." + flag, "true is not supported yet", null);
+                boolean[] f = new boolean[3];
+                List<String> names = List.of("single_word", "lstrip", "rstrip");
+                for (int k = 0; k < 3; k++) {
+                    f[k] = optionalBoolean(t, names.get(k), field + "." + names.get(k), false);
+                    if (f[k] && !withFlags) {
+                        throw error(field + "." + names.get(k), "true is not supported for byte-level BPE yet", null);
                     }
                 }
-                optionalBoolean(t, "normalized", field + ".normalized", false); // checked for type only
                 boolean special = optionalBoolean(t, "special", field + ".special", false);
+                // byte-level BPE matches every added token in the original text, which normalized ones also are
+                // there when the normalizer (NFC at most) leaves them alone
+                boolean normalized = optionalBoolean(t, "normalized", field + ".normalized", !special);
                 Integer inVocab = vocab.get(content.asText());
                 int expected = inVocab != null ? inVocab
                         : next >= vocab.size() ? next + 1 : vocab.size();
@@ -321,7 +346,8 @@ public final class TokenizerJson {
                             + ", but Hugging Face would give it " + expected, "renumber the added tokens");
                 }
                 next = Math.max(next, expected);
-                added.add(new AddedToken(expected, content.asText(), special));
+                added.add(withFlags ? new AddedToken(expected, content.asText(), special, f[0], f[1], f[2], normalized)
+                        : new AddedToken(expected, content.asText(), special));
             }
             return added;
         }
@@ -362,13 +388,14 @@ public final class TokenizerJson {
     // ---- writing -----------------------------------------------------------------------------------------------
 
     /** Writes {@code tokenizer} to {@code file} through a temporary file and a rename, so no half file is left. */
-    public static void write(BpeTokenizer tokenizer, Path file) {
+    public static void write(Tokenizer tokenizer, Path file) {
+        String json = toJson(tokenizer); // before any file is touched: an unwritable kind fails here
         Path dir = file.toAbsolutePath().getParent();
         Path tmp = null;
         try {
             Files.createDirectories(dir);
             tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-            Files.writeString(tmp, toJson(tokenizer), StandardCharsets.UTF_8);
+            Files.writeString(tmp, json, StandardCharsets.UTF_8);
             try {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
@@ -388,6 +415,16 @@ public final class TokenizerJson {
     }
 
     /** The {@code tokenizer.json} text of {@code tokenizer}, laid out as Hugging Face writes it. */
+    public static String toJson(Tokenizer tokenizer) {
+        return switch (tokenizer) {
+            case BpeTokenizer b -> toJson(b);
+            case SentencePieceBpe sp -> SentencePieceJson.toJson(sp);
+            default -> throw new Moe4jException("TokenizerJson.write: a " + tokenizer.getClass().getSimpleName()
+                    + " has no tokenizer.json form; only BpeTokenizer and SentencePieceBpe are written");
+        };
+    }
+
+    /** The {@code tokenizer.json} text of a byte-level BPE, laid out as Hugging Face writes it. */
     public static String toJson(BpeTokenizer t) {
         StringWriter out = new StringWriter();
         try (JsonGenerator g = new JsonFactory().createGenerator(out)) {

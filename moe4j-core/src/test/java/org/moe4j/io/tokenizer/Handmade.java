@@ -39,6 +39,6 @@ final class Handmade {
     }
 
     static BpeTokenizer tokenizer(String... merges) {
-        return TokenizerJson.parse(tree(merges).toString(), "handmade.json");
+        return (BpeTokenizer) TokenizerJson.parse(tree(merges).toString(), "handmade.json");
     }
 }
