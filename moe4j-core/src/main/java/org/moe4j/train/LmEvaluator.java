@@ -103,7 +103,7 @@ public final class LmEvaluator {
         return meanNats * tokens / LN2 / bytes;
     }
 
-    private record Routed(Variable logits, List<RouterStats> stats) {}
+    record Routed(Variable logits, List<RouterStats> stats) {}
 
     /**
      * The model's forward pass (as {@link TransformerLm#forward}) written out block by block, so that each MoE
