@@ -42,13 +42,34 @@ public final class LmTraining {
      */
     public static LmRunConfig config(String model, String data, Tokenizer tokenizer, String tokenizerFile, String preset,
             Integer experts, Integer topK, String router, int seqLen, int batch, long maxSteps, double lr, long seed) {
-        int warmup = (int) Math.min(50, maxSteps > 0 ? Math.max(1, maxSteps / 10) : 50);
-        TrainConfig train = new TrainConfig(1, maxSteps, batch, "adamw", lr, lr / 10, warmup, 0.1, 0.9, 1.0, seed, 0, 3,
-                10, 50, 0, false, 10);
+        return config(model, data, tokenizer, tokenizerFile, preset, experts, topK, router, seqLen,
+                trainConfig(1, maxSteps, batch, lr, -1, seed, 0), DEFAULT_EVAL_TOKENS, DEFAULT_EVAL_EVERY);
+    }
+
+    /** Evaluate on at most this many held-out tokens by default: a few seconds for the small preset on 2 cores. */
+    public static final long DEFAULT_EVAL_TOKENS = 16_384;
+    /** Evaluate every this many steps by default. */
+    public static final int DEFAULT_EVAL_EVERY = 200;
+
+    /** A run config with the given optimization settings and evaluation cap and interval. */
+    public static LmRunConfig config(String model, String data, Tokenizer tokenizer, String tokenizerFile, String preset,
+            Integer experts, Integer topK, String router, int seqLen, TrainConfig train, long evalTokens, int evalEvery) {
         String m = model == null ? "" : model.toLowerCase(Locale.ROOT);
-        return new LmRunConfig(m, data, kind(tokenizer), tokenizerFile, preset.toLowerCase(Locale.ROOT),
-                LmRunConfig.transformer(m, preset, tokenizer.vocabSize(), seqLen, experts, topK, router), seqLen, 16_384,
-                200, train);
+        String p = preset == null ? "" : preset.toLowerCase(Locale.ROOT);
+        return new LmRunConfig(m, data, kind(tokenizer), tokenizerFile, p,
+                LmRunConfig.transformer(m, p, tokenizer.vocabSize(), seqLen, experts, topK, router), seqLen, evalTokens,
+                evalEvery, train);
+    }
+
+    /**
+     * The language-model optimization defaults: AdamW at {@code lr}, cosine to lr/10, weight decay 0.1, clip 1;
+     * {@code warmup} steps, or when negative 50 (at most a tenth of a run of {@code maxSteps}).
+     */
+    public static TrainConfig trainConfig(int epochs, long maxSteps, int batch, double lr, int warmup, long seed,
+            int checkpointEvery) {
+        int w = warmup >= 0 ? warmup : (int) Math.min(50, maxSteps > 0 ? Math.max(1, maxSteps / 10) : 50);
+        return new TrainConfig(epochs, maxSteps, batch, "adamw", lr, lr / 10, w, 0.1, 0.9, 1.0, seed, checkpointEvery, 3,
+                10, 50, 0, false, 10);
     }
 
     /** A freshly initialised model of {@code config} (the seed decides every weight). */

@@ -35,7 +35,7 @@ public record TrainedLm(Checkpoint checkpoint, LmRunConfig config, LmTask task) 
     }
 
     /** The checkpoint's tokenizer: the byte tokenizer, or its tokenizer.json. */
-    static Tokenizer tokenizer(Checkpoint ck, LmRunConfig config) {
+    public static Tokenizer tokenizer(Checkpoint ck, LmRunConfig config) {
         if (config.tokenizer().equals(LmRunConfig.BYTE)) return new ByteTokenizer();
         Path file = ck.dir().resolve(LmTask.TOKENIZER_FILE);
         if (!Files.isRegularFile(file)) {
