@@ -170,13 +170,27 @@ class LmTrainingTest {
     @Test
     void aTinyLmLearnsARepetitiveText() {
         TextData data = TextData.of("test", text(300).getBytes(StandardCharsets.UTF_8), new ByteTokenizer());
-        LmRunConfig c = config("moe-lm", new ByteTokenizer(), 32, 8, 40, 3);
+        LmRunConfig c = config("moe-lm", new ByteTokenizer(), 32, 4, 20, 3);
         LmTask task = LmTraining.task(c, data);
         double before = task.evaluate(false).bitsPerByte();
         TrainResult r = new Trainer(task, c.train()).run();
-        assertEquals(40, r.steps());
-        assertTrue(r.evalBitsPerByte() < before - 2.5 && r.evalBitsPerByte() < 4.5, "bits per byte " + before + " -> "
+        assertEquals(20, r.steps());
+        // From about log2(259) = 8 bits (uniform) to the text's few bits of structure in 20 steps.
+        assertTrue(r.evalBitsPerByte() < before - 2.5 && r.evalBitsPerByte() < 5, "bits per byte " + before + " -> "
                 + r.evalBitsPerByte());
+    }
+
+    @Test
+    void trainForATimeReturnsHeldOutBitsPerByte() {
+        TextData data = TextData.of("test", text(100).getBytes(StandardCharsets.UTF_8), new ByteTokenizer());
+        LmRunConfig c = config("dense-lm", new ByteTokenizer(), 16, 2, 1000, 2);
+        long t0 = System.nanoTime();
+        LmTraining.Timed t = LmTraining.trainFor(c, data, 0.5, null, null);
+        double took = (System.nanoTime() - t0) / 1e9;
+        assertTrue(t.steps() >= 1 && t.steps() < 1000, "steps " + t.steps());
+        assertTrue(t.bitsPerByte() > 0 && t.bitsPerByte() < 9, "bits per byte " + t.bitsPerByte());
+        assertEquals(Math.log(t.perplexity()) / Math.log(2), t.bitsPerByte(), 1e-9, "a byte per token: bits per byte = log2 ppl");
+        assertTrue(took < 30, "stopped near its time limit, took " + took + " s");
     }
 
     @Test

@@ -266,9 +266,16 @@ public final class HtmlReport {
             sb.append("<p class=\"muted\">No MoE layer reported its routing: a dense model, or a run that logged no router records.</p>\n</section>\n");
             return;
         }
-        sb.append("<p class=\"muted\">How each MoE layer spreads its tokens over the experts during training, and which experts")
-                .append(" each class uses at the end. Even bands and a heatmap without a pattern mean the experts did not")
-                .append(" specialise; one band swallowing the others means the router collapsed.</p>\n");
+        if (input.expertTokens().isEmpty()) {
+            sb.append("<p class=\"muted\">How each MoE layer spreads its tokens over the experts during training, and which experts")
+                    .append(" each class uses at the end. Even bands and a heatmap without a pattern mean the experts did not")
+                    .append(" specialise; one band swallowing the others means the router collapsed.</p>\n");
+        } else {
+            sb.append("<p class=\"muted\">How each MoE layer spreads its tokens over the experts during training, and which")
+                    .append(" tokens each expert receives in an evaluation pass. Top tokens that merely mirror the text's most")
+                    .append(" common tokens (lift near 1) mean the experts did not specialise; one band swallowing the others")
+                    .append(" means the router collapsed.</p>\n");
+        }
         for (String layer : layers) {
             List<Long> steps = new ArrayList<>();
             List<RouterStats> stats = new ArrayList<>();
