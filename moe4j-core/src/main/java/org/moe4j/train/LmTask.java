@@ -36,6 +36,11 @@ public final class LmTask implements TrainingTask {
         this.data = data;
         this.config = config;
         this.windows = new TextWindows(data.train(), config.train().batchSize(), config.seqLen(), config.train().seed());
+        if (data.heldOut().length < config.seqLen() + 1) { // found now, not after a whole training run
+            throw new org.moe4j.common.Moe4jException(data.source() + ": the held-out last 5% of the text has "
+                    + data.heldOut().length + " tokens, fewer than one evaluation window of " + (config.seqLen() + 1)
+                    + "; use a longer text or a shorter --seq-len");
+        }
         for (int i = 0; i < model.blocks().size(); i++) {
             TransformerBlock b = model.blocks().get(i);
             if (b.moe() != null) routers.put("layers." + i + ".mlp", b.moe().router());

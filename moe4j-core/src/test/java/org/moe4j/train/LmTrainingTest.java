@@ -259,6 +259,9 @@ class LmTrainingTest {
         assertTrue(e.getMessage().contains("kjv-small"), e.getMessage());
         e = assertThrows(Moe4jException.class, () -> TextData.load("text:/no/such/file.txt", new ByteTokenizer()));
         assertTrue(e.getMessage().contains("no such file"), e.getMessage());
+        TextData small = TextData.of("short.txt", text(8).getBytes(StandardCharsets.UTF_8), new ByteTokenizer());
+        e = assertThrows(Moe4jException.class, () -> LmTraining.task(config("moe-lm", new ByteTokenizer(), 64, 2, 1, 1), small));
+        assertTrue(e.getMessage().contains("held-out") && e.getMessage().contains("--seq-len"), e.getMessage());
         e = assertThrows(Moe4jException.class, () -> org.moe4j.train.data.DataSpec.parse("text:x.txt"));
         assertTrue(e.getMessage().contains("moe-lm"), e.getMessage());
     }
