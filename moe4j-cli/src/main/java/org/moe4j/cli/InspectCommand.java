@@ -7,7 +7,10 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.moe4j.moe.RouterStats;
 import org.moe4j.train.Evaluator;
+import org.moe4j.train.LmEvaluator;
+import org.moe4j.train.TrainedLm;
 import org.moe4j.train.TrainedRun;
+import org.moe4j.train.report.ExpertTokens;
 import org.moe4j.train.report.ClassExpertCounts;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,6 +29,7 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (TrainedLm.isLm(checkpoint)) return inspectLm();
         TrainedRun run = TrainedRun.open(checkpoint);
         Evaluator.Result r = run.evaluate();
         PrintWriter out = spec.commandLine().getOut();
@@ -45,6 +49,33 @@ final class InspectCommand implements Callable<Integer> {
             }
         }
         for (ClassExpertCounts m : r.classExpert()) matrix(out, m, run.config().classNames());
+        out.flush();
+        return 0;
+    }
+
+    /** A language model: held-out figures, then each MoE layer's load and each expert's preferred tokens. */
+    private int inspectLm() {
+        TrainedLm run = TrainedLm.open(checkpoint);
+        LmEvaluator.Result r = run.evaluate(true);
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf(Locale.ROOT, "%s, step %d: held-out bits per byte %.4f, perplexity %.3f on %,d tokens%n",
+                run.checkpoint().dir(), run.checkpoint().state().step(), r.bitsPerByte(), r.perplexity(), r.tokens());
+        if (r.layers().isEmpty()) out.println("no MoE layers: " + run.config().model() + " is dense");
+        for (RouterStats s : r.layers()) {
+            out.printf(Locale.ROOT, "%nlayer %s (router %s): %,d tokens, load CV %.3f, max/mean %.2f%n", s.layer(),
+                    run.config().transformer().router(), s.tokens(), s.loadCv(), s.maxOverMean());
+            ExpertTokens prefs = r.expertTokens().stream().filter(t -> t.layer().equals(s.layer())).findFirst().orElse(null);
+            double[] share = s.share();
+            for (int e = 0; e < s.experts(); e++) {
+                StringBuilder top = new StringBuilder();
+                if (prefs != null) {
+                    for (ExpertTokens.TokenShare t : prefs.experts().get(e).top()) {
+                        top.append(String.format(Locale.ROOT, " %s %.0f%%", t.token(), 100 * t.share()));
+                    }
+                }
+                out.printf(Locale.ROOT, "expert %-3d %6.2f%%  top:%s%n", e, 100 * share[e], top);
+            }
+        }
         out.flush();
         return 0;
     }

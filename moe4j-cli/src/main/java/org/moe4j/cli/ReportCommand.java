@@ -2,6 +2,7 @@ package org.moe4j.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.moe4j.train.TrainedLm;
 import org.moe4j.train.TrainedRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -10,7 +11,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code moe4j report}: the self-contained HTML page of a run. */
 @Command(name = "report", mixinStandardHelpOptions = true,
-        description = "Write a run's HTML report: curves, expert load, the class x expert heatmap, config and provenance.")
+        description = "Write a run's HTML report: curves, expert load, the class x expert heatmap (classifiers) or each"
+                + " expert's preferred tokens (language models), config and provenance.")
 final class ReportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -23,6 +25,14 @@ final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (TrainedLm.isLm(checkpoint)) {
+            TrainedLm lm = TrainedLm.open(checkpoint);
+            Path file = out != null ? out : lm.runDir().resolve("report.html");
+            lm.writeReport(file, lm.evaluate(true));
+            spec.commandLine().getOut().println("report: " + file);
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
         TrainedRun run = TrainedRun.open(checkpoint);
         Path file = out != null ? out : run.runDir().resolve("report.html");
         run.writeReport(file, run.evaluate());

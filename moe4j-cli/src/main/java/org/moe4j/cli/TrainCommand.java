@@ -8,12 +8,16 @@ import java.util.concurrent.Callable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.io.Checkpoint;
 import org.moe4j.kernel.Parallel;
+import org.moe4j.io.tokenizer.Tokenizer;
+import org.moe4j.train.LmRunConfig;
+import org.moe4j.train.LmTraining;
 import org.moe4j.train.Models;
 import org.moe4j.train.RunConfig;
 import org.moe4j.train.RunData;
 import org.moe4j.train.TrainConfig;
 import org.moe4j.train.TrainResult;
 import org.moe4j.train.TrainableModel;
+import org.moe4j.train.TrainedLm;
 import org.moe4j.train.TrainedRun;
 import org.moe4j.train.Trainer;
 import org.moe4j.train.progress.ProgressBar;
@@ -23,36 +27,58 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code moe4j train}: trains a classifier, checkpointing to --out, and optionally writes the HTML report. */
+/**
+ * {@code moe4j train}: trains a classifier or a transformer language model, checkpointing to --out, and optionally
+ * writes the HTML report.
+ */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Train an MoE (or dense) classifier with checkpoints, a metrics log and an optional HTML report.")
+        description = "Train an MoE (or dense) classifier or language model with checkpoints, a metrics log and an"
+                + " optional HTML report.")
 final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", description = "moe-cnn, moe-mlp, dense-cnn or dense-mlp (default: ${DEFAULT-VALUE}).",
-            defaultValue = "moe-mlp")
+    @Option(names = "--model", description = "moe-cnn, moe-mlp, dense-cnn, dense-mlp (classifiers) or moe-lm, dense-lm "
+            + "(language models on text:) (default: moe-mlp, or moe-lm for text: data).")
     String model;
 
-    @Option(names = "--data", description = "fashion-mnist[:DIR], csv:FILE[:LABEL_COLUMN] or bundled:fashion-mnist-small.")
+    @Option(names = "--data", description = "fashion-mnist[:DIR], csv:FILE[:LABEL_COLUMN], bundled:fashion-mnist-small, "
+            + "or for language models text:FILE (UTF-8) or text:bundled:kjv-small.")
     String data;
+
+    @Option(names = "--tokenizer", description = "Language models: byte, or a tokenizer.json file (default byte).")
+    String tokenizer;
+
+    @Option(names = "--preset", description = "Language models: tiny or small (default small).")
+    String preset;
+
+    @Option(names = "--seq-len", description = "Language models: tokens per training window (default: the preset's"
+            + " longest, 128 tiny, 256 small).")
+    Integer seqLen;
+
+    @Option(names = "--eval-tokens", description = "Language models: evaluate on at most this many held-out tokens"
+            + " (default 16384).")
+    Long evalTokens;
+
+    @Option(names = "--eval-every", description = "Language models: evaluate every N steps (default 200; 0: at the end).")
+    Integer evalEvery;
 
     @Option(names = "--out", required = true, description = "Run directory: checkpoints, metrics.jsonl.")
     Path out;
 
-    @Option(names = "--epochs", defaultValue = "5", description = "Epochs (default ${DEFAULT-VALUE}).")
-    int epochs;
+    @Option(names = "--epochs", description = "Epochs (default 5, language models 1).")
+    Integer epochs;
 
     @Option(names = "--max-steps", defaultValue = "0", description = "Stop after this many steps (0: no limit).")
     long maxSteps;
 
-    @Option(names = "--experts", defaultValue = "8", description = "Experts per MoE layer (default ${DEFAULT-VALUE}).")
-    int experts;
+    @Option(names = "--experts", description = "Experts per MoE layer (default 8, or the preset's).")
+    Integer experts;
 
-    @Option(names = "--top-k", defaultValue = "2", description = "Experts per example (default ${DEFAULT-VALUE}).")
-    int topK;
+    @Option(names = "--top-k", description = "Experts per example or token (default 2, or the preset's).")
+    Integer topK;
 
-    @Option(names = "--router", defaultValue = "topk", description = "Router name, see 'moe4j info' (default ${DEFAULT-VALUE}).")
+    @Option(names = "--router", description = "Router name, see 'moe4j info' (default topk).")
     String router;
 
     @Option(names = "--width", defaultValue = "128", description = "Head width (default ${DEFAULT-VALUE}).")
@@ -64,8 +90,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--trunk", split = ",", description = "CNN trunk channels per stage (default 32,64).")
     java.util.List<Integer> trunk;
 
-    @Option(names = "--batch", defaultValue = "64", description = "Batch size (default ${DEFAULT-VALUE}).")
-    int batch;
+    @Option(names = "--batch", description = "Batch size (default 64, language models 16 sequences).")
+    Integer batch;
 
     @Option(names = "--lr", defaultValue = "0.002", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
     double lr;
@@ -73,8 +99,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw or sgd (momentum 0.9).")
     String optimizer;
 
-    @Option(names = "--warmup", defaultValue = "50", description = "Warmup steps (default ${DEFAULT-VALUE}).")
-    int warmup;
+    @Option(names = "--warmup", description = "Warmup steps (default 50; language models at most a tenth of --max-steps).")
+    Integer warmup;
 
     @Option(names = "--checkpoint-every", defaultValue = "0", description = "Also checkpoint every N steps (0: epoch ends only).")
     int checkpointEvery;
@@ -98,27 +124,62 @@ final class TrainCommand implements Callable<Integer> {
             Parallel.setThreads(threads);
         }
         PrintWriter outWriter = spec.commandLine().getOut();
-        RunConfig config;
         if (resume) {
             if (!Files.isDirectory(out)) throw new Moe4jException("--resume: " + out + " is not a run directory");
-            config = Checkpoint.open(out).config(RunConfig.class);
-        } else {
-            if (data == null) throw new ParameterException(spec.commandLine(), "--data is required (or --resume)");
-            TrainConfig tc;
-            try {
-                tc = new TrainConfig(epochs, maxSteps, batch, optimizer, lr, lr / 100, warmup, 0.01, 0.9, 1.0, seed,
-                        checkpointEvery, 3, 10, 50, 0, false, 10);
-            } catch (Moe4jException e) {
-                throw new ParameterException(spec.commandLine(), e.getMessage());
+            Checkpoint ck = Checkpoint.open(out);
+            if (ck.configClass().equals(LmRunConfig.class.getName())) {
+                LmRunConfig lm = ck.config(LmRunConfig.class);
+                return LmTrain.train(lm, TrainedLm.tokenizer(ck, lm), out, true, report, outWriter, ProgressBar.Mode.detect());
             }
-            try {
-                config = new RunConfig(model.toLowerCase(Locale.ROOT), data, experts, topK, router, width, hidden, trunk, tc,
-                        null, null, 0.1);
-            } catch (Moe4jException e) {
-                throw new ParameterException(spec.commandLine(), e.getMessage());
+            return train(ck.config(RunConfig.class), out, true, report, outWriter, ProgressBar.Mode.detect());
+        }
+        if (data == null) throw new ParameterException(spec.commandLine(), "--data is required (or --resume)");
+        String m = model != null ? model.toLowerCase(Locale.ROOT) : data.strip().startsWith("text:") ? LmRunConfig.MOE : "moe-mlp";
+        if (m.endsWith("-lm")) return trainLm(m, outWriter);
+        for (Object[] lmOnly : new Object[][] {{"--tokenizer", tokenizer}, {"--preset", preset}, {"--seq-len", seqLen},
+                {"--eval-tokens", evalTokens}, {"--eval-every", evalEvery}}) {
+            if (lmOnly[1] != null) {
+                throw new ParameterException(spec.commandLine(), lmOnly[0] + " is for language models (--model moe-lm or dense-lm)");
             }
         }
-        return train(config, out, resume, report, outWriter, ProgressBar.Mode.detect());
+        RunConfig config;
+        try {
+            TrainConfig tc = new TrainConfig(epochs != null ? epochs : 5, maxSteps, batch != null ? batch : 64, optimizer, lr,
+                    lr / 100, warmup != null ? warmup : 50, 0.01, 0.9, 1.0, seed, checkpointEvery, 3, 10, 50, 0, false, 10);
+            config = new RunConfig(m, data, experts != null ? experts : 8, topK != null ? topK : 2,
+                    router != null ? router : "topk", width, hidden, trunk, tc, null, null, 0.1);
+        } catch (Moe4jException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        return train(config, out, false, report, outWriter, ProgressBar.Mode.detect());
+    }
+
+    private int trainLm(String m, PrintWriter w) {
+        if (!data.strip().startsWith("text:")) {
+            throw new ParameterException(spec.commandLine(), "--model " + m + " trains on text: use --data text:FILE or "
+                    + "text:bundled:kjv-small");
+        }
+        if (trunk != null) throw new ParameterException(spec.commandLine(), "--trunk is for CNN classifiers");
+        if (!optimizer.equalsIgnoreCase("adamw")) {
+            throw new ParameterException(spec.commandLine(), "language models train with adamw; --optimizer " + optimizer
+                    + " is for classifiers");
+        }
+        Tokenizer tok = LmTraining.tokenizer(tokenizer); // a missing file is a Moe4jException with the fix
+        LmRunConfig config;
+        try {
+            String p = preset != null ? preset : "small";
+            int seq = seqLen != null ? seqLen : LmRunConfig.preset(p).maxSeqLen();
+            TrainConfig tc = LmTraining.trainConfig(epochs != null ? epochs : 1, maxSteps, batch != null ? batch : 16, lr,
+                    warmup != null ? warmup : -1, seed, checkpointEvery);
+            String tokFile = tokenizer == null || tokenizer.strip().equalsIgnoreCase("byte") ? null
+                    : Path.of(tokenizer.strip()).toAbsolutePath().toString();
+            config = LmTraining.config(m, data.strip(), tok, tokFile, p, experts, topK, router, seq, tc,
+                    evalTokens != null ? evalTokens : LmTraining.DEFAULT_EVAL_TOKENS,
+                    evalEvery != null ? evalEvery : LmTraining.DEFAULT_EVAL_EVERY);
+        } catch (Moe4jException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        return LmTrain.train(config, tok, out, false, report, w, ProgressBar.Mode.detect());
     }
 
     /** Trains (or resumes) one run and prints where it ended; shared with quickstart. */
@@ -131,7 +192,7 @@ final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(model, data.config().train(), data.train(), data.eval(), data.evalSplit())
                 .output(out, data.config());
         trainer.progress(ProgressBar.builder(w).mode(mode).epochs(config.train().epochs())
-                .totalSteps(trainer.totalSteps()).unit("images").columns(ProgressBar.terminalColumns()).build());
+                .totalSteps(trainer.totalSteps()).unit(data.train().isImages() ? "images" : "examples").columns(ProgressBar.terminalColumns()).build());
         TrainResult r = resume ? trainer.resume() : trainer.run();
         w.printf(Locale.ROOT, "%s after %d steps in %s: %s accuracy %.2f%%, loss %.4f%n", r.status(), r.steps(),
                 seconds(r.seconds()), data.evalSplit(), 100 * r.evalAccuracy(), r.evalLoss());

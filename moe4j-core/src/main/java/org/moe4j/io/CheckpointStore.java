@@ -75,6 +75,23 @@ public final class CheckpointStore {
      * anything, when a parameter, buffer or optimizer tensor holds a NaN or infinity.
      */
     public Path save(Module model, Optimizer optimizer, Object config, Provenance provenance, TrainingState state) {
+        return save(model, optimizer, config, provenance, state, Map.of());
+    }
+
+    /**
+     * As {@link #save(Module, Optimizer, Object, Provenance, TrainingState)}, with {@code extraFiles} (plain file
+     * names to contents, e.g. a language model's {@code tokenizer.json}) written and synced into the checkpoint
+     * directory before it is renamed into place, so they appear atomically with the rest.
+     */
+    public Path save(Module model, Optimizer optimizer, Object config, Provenance provenance, TrainingState state,
+            Map<String, byte[]> extraFiles) {
+        for (String f : extraFiles.keySet()) {
+            boolean plain = f.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,100}");
+            if (!plain || f.equals(Checkpoint.OPTIMIZER) || Checkpoint.REQUIRED.contains(f)) {
+                throw new Moe4jException("checkpoint store: extra file name '" + f + "' must be a plain file name other "
+                        + "than the checkpoint's own files " + Checkpoint.REQUIRED);
+            }
+        }
         Map<String, Tensor> weights = Checkpoint.modelTensors(model);
         weights.forEach((name, t) -> requireFinite("parameter or buffer", name, t));
         OptimizerState optState = optimizer == null ? null : optimizer.state();
@@ -95,6 +112,10 @@ public final class CheckpointStore {
             deleteTree(tmp);
             Files.createDirectory(tmp);
             writeFiles(tmp, weights, optState, paramNames, config, provenance, state);
+            for (Map.Entry<String, byte[]> f : extraFiles.entrySet()) {
+                FileSync.writeSynced(tmp.resolve(f.getKey()), f.getValue());
+                hook.reached(f.getKey());
+            }
             FileSync.syncDirectory(tmp);
             Files.move(tmp, dst, StandardCopyOption.ATOMIC_MOVE);
             FileSync.syncDirectory(root);

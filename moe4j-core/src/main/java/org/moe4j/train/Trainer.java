@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.moe4j.autograd.Arith;
-import org.moe4j.autograd.Losses;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
@@ -25,17 +24,13 @@ import org.moe4j.optim.GradClip;
 import org.moe4j.optim.Optimizer;
 import org.moe4j.optim.Schedules;
 import org.moe4j.optim.Sgd;
-import org.moe4j.train.data.Augmentation;
-import org.moe4j.train.data.Batch;
-import org.moe4j.train.data.Batcher;
 import org.moe4j.train.data.Dataset;
-import org.moe4j.train.data.ImageAugmentation;
 import org.moe4j.train.progress.MetricsLog;
 import org.moe4j.train.progress.MetricsRecord;
 import org.moe4j.train.progress.ProgressBar;
 
 /**
- * Trains a classifier: AdamW or SGD with momentum, linear warmup and cosine decay, gradient clipping, the model's
+ * Trains a {@link TrainingTask} (a classifier, a language model): AdamW or SGD with momentum, linear warmup and cosine decay, gradient clipping, the model's
  * weighted auxiliary losses, an evaluation at each epoch's end, selection-bias updates of DeepSeek-V3 routers, and
  * checks that stop the run, without a checkpoint, when the loss or the gradient norm is not finite or the loss
  * spikes above a multiple of its running median.
@@ -57,13 +52,9 @@ public final class Trainer {
     static final String LAST_EVAL = "last_eval";
     private static final double SMOOTHING = 0.98;
 
-    private final TrainableModel model;
+    private final TrainingTask task;
     private final TrainConfig config;
-    private final Dataset train;
-    private final Dataset eval;
-    private final String evalSplit;
     private final Optimizer optimizer;
-    private final Batcher batcher;
     private final long totalSteps;
     private final long warmup;
     private Path out;
@@ -78,7 +69,7 @@ public final class Trainer {
     private final ArrayList<Double> recentLosses = new ArrayList<>();
     private double lossEma, lossEmaWeight;
     private double elapsedBefore;
-    private double lastEvalLoss = Double.NaN, lastEvalAccuracy = Double.NaN;
+    private double lastEvalLoss = Double.NaN, lastEvalAccuracy = Double.NaN, lastEvalBitsPerByte = Double.NaN;
     private long lastEvalStep = -1;
 
     // Per process.
@@ -87,28 +78,25 @@ public final class Trainer {
     private long lastSavedStep = -1;
     private long startNanos;
     private long pauseAfter = Long.MAX_VALUE;
+    private long deadlineNanos = Long.MAX_VALUE;
 
     /**
      * A trainer of {@code model} on {@code train}, evaluated on {@code eval} (may be null) under the name
      * {@code evalSplit} ("test", "validation").
      */
     public Trainer(TrainableModel model, TrainConfig config, Dataset train, Dataset eval, String evalSplit) {
-        this.model = model;
+        this(new ClassifierTask(model, config, train, eval, evalSplit), config);
+    }
+
+    /** A trainer of {@code task}. */
+    public Trainer(TrainingTask task, TrainConfig config) {
+        this.task = task;
         this.config = config;
-        this.train = train;
-        this.eval = eval;
-        this.evalSplit = evalSplit;
-        List<Variable> params = model.module().parameters();
+        List<Variable> params = task.module().parameters();
         this.optimizer = config.optimizer().equals("sgd")
                 ? new Sgd(params, config.learningRate(), config.momentum(), config.weightDecay(), false)
                 : new AdamW(params, config.learningRate(), 0.9, 0.999, 1e-8, config.weightDecay());
-        boolean augment = config.augmentPadding() > 0 || config.horizontalFlip();
-        Augmentation aug = augment ? new ImageAugmentation(config.augmentPadding(), config.horizontalFlip()) : Augmentation.none();
-        if (augment && !train.isImages()) {
-            throw new Moe4jException("train: image augmentation needs images [n, c, h, w], the data is " + train);
-        }
-        this.batcher = new Batcher(train, config.batchSize(), true, false, aug, config.seed());
-        this.totalSteps = config.totalSteps(batcher.batchesPerEpoch());
+        this.totalSteps = config.totalSteps(task.batchesPerEpoch());
         this.warmup = Math.min(config.warmupSteps(), totalSteps);
         this.rng = new Rng(config.seed()).split();
     }
@@ -133,6 +121,15 @@ public final class Trainer {
      */
     public Trainer pauseAfter(long step) {
         this.pauseAfter = step;
+        return this;
+    }
+
+    /**
+     * Ends the run once this process has trained for {@code seconds} (checked after each step), evaluating and
+     * saving as at the end: for runs of a fixed time, such as the quickstart's comparison. Not reproducible.
+     */
+    public Trainer timeLimit(double seconds) {
+        this.deadlineNanos = System.nanoTime() + (long) (seconds * 1e9);
         return this;
     }
 
@@ -163,15 +160,15 @@ public final class Trainer {
             throw new Moe4jException("train: cannot resume from " + ck.dir() + ": it used seed " + ck.provenance().seed()
                     + ", this run " + config.seed());
         }
-        Module module = model.module();
+        Module module = task.module();
         ck.loadModel(module);
         ck.loadOptimizer(optimizer, module);
         TrainingState st = ck.state();
         step = st.step();
-        batcher.restore(new Batcher.Position(config.seed(), st.epoch(), Math.toIntExact(st.dataPosition()), train.size()));
+        task.restore(st.epoch(), st.dataPosition());
         rng = Rng.restore(st.rngState(RNG));
         Map<String, List<Double>> m = st.metrics();
-        model.routers().forEach((layer, router) -> {
+        task.routers().forEach((layer, router) -> {
             List<Double> b = m.get(BIAS + layer);
             if (router instanceof SigmoidBiasRouter sb && b != null) {
                 sb.setSelectionBias(b.stream().mapToDouble(Double::doubleValue).toArray());
@@ -187,6 +184,7 @@ public final class Trainer {
             lastEvalStep = ev.get(0).longValue();
             lastEvalLoss = ev.get(1);
             lastEvalAccuracy = ev.get(2);
+            if (ev.size() > 3) lastEvalBitsPerByte = ev.get(3);
         }
         lastSavedStep = step;
         metrics = MetricsLog.resume(out.resolve(METRICS), step);
@@ -197,33 +195,41 @@ public final class Trainer {
         startNanos = System.nanoTime();
         try {
             long end = Math.min(totalSteps, pauseAfter);
-            while (batcher.epoch() < config.epochs() && step < end) {
-                while (batcher.hasNext() && step < end) {
-                    long t0 = System.nanoTime();
-                    Batch b = batcher.next();
-                    trainStep(b, t0);
+            while (task.epoch() < config.epochs() && step < end) {
+                while (task.hasNext() && step < end && System.nanoTime() < deadlineNanos) {
+                    trainStep(System.nanoTime());
+                    if (task.evalEvery() > 0 && step % task.evalEvery() == 0 && task.hasNext() && step < totalSteps) {
+                        evaluate(); // the epoch's and the run's end evaluate below
+                    }
                     if (store != null && config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0
-                            && batcher.hasNext()) {
+                            && task.hasNext()) {
                         save(); // an epoch's last batch is saved after the epoch's end below
                     }
                 }
-                if (!batcher.hasNext()) {
+                if (System.nanoTime() >= deadlineNanos) break;
+                if (!task.hasNext()) {
                     evaluate();
-                    batcher.nextEpoch();
+                    task.nextEpoch();
                     if (store != null) save();
                 }
+            }
+            if (step < totalSteps && System.nanoTime() >= deadlineNanos) {
+                if (lastEvalStep != step) evaluate();
+                if (store != null && lastSavedStep != step) save();
+                String status = "time limit at step " + step;
+                summary(status);
+                return result(status);
             }
             if (step < totalSteps) { // paused: the run goes on after a resume
                 if (store != null && lastSavedStep != step) save();
                 String status = "paused at step " + step;
                 summary(status);
-                return new TrainResult(status, step, batcher.epoch(), smoothedLoss(), lastEvalLoss, lastEvalAccuracy, elapsed());
+                return result(status);
             }
-            if (eval != null && lastEvalStep != step) evaluate();
+            if (lastEvalStep != step) evaluate();
             if (store != null && lastSavedStep != step) save();
-            String status = step < (long) config.epochs() * batcher.batchesPerEpoch() ? "max-steps" : "completed";
-            TrainResult r = new TrainResult(status, step, batcher.epoch(), smoothedLoss(), lastEvalLoss, lastEvalAccuracy,
-                    elapsed());
+            String status = step < (long) config.epochs() * task.batchesPerEpoch() ? "max-steps" : "completed";
+            TrainResult r = result(status);
             summary(status);
             return r;
         } finally {
@@ -235,12 +241,17 @@ public final class Trainer {
         }
     }
 
-    private void trainStep(Batch b, long t0) {
+    private TrainResult result(String status) {
+        return new TrainResult(status, step, task.epoch(), smoothedLoss(), lastEvalLoss, lastEvalAccuracy, elapsed(),
+                lastEvalBitsPerByte);
+    }
+
+    private void trainStep(long t0) {
         double lr = Schedules.warmupCosine(step, warmup, totalSteps, config.learningRate(), config.minLearningRate());
         optimizer.setLearningRate(lr);
         optimizer.zeroGrad();
-        TrainableModel.Output o = model.forward(Variable.constant(b.features()), RoutingContext.training("model", rng));
-        Variable ce = Losses.crossEntropy(o.logits(), b.labels());
+        TrainingTask.Step o = task.step(RoutingContext.training("model", rng));
+        Variable ce = o.loss();
         Variable loss = o.auxLoss() == null ? ce : Arith.add(ce, o.auxLoss());
         double ceValue = ce.value().item();
         double lossValue = loss.value().item();
@@ -254,7 +265,7 @@ public final class Trainer {
         optimizer.step();
         step++;
         for (RouterStats s : o.stats()) {
-            if (model.routers().get(s.layer()) instanceof SigmoidBiasRouter sb) sb.updateBias(s.routed());
+            if (task.routers().get(s.layer()) instanceof SigmoidBiasRouter sb) sb.updateBias(s.routed());
             pendingRouting.merge(s.layer(), s, RouterStats::merge);
         }
         recentLosses.add(lossValue);
@@ -262,14 +273,14 @@ public final class Trainer {
         lossEma = SMOOTHING * lossEma + (1 - SMOOTHING) * ceValue;
         lossEmaWeight = SMOOTHING * lossEmaWeight + (1 - SMOOTHING);
 
-        double accuracy = (double) Evaluator.correct(o.logits().value(), b.labels()) / b.size();
         double seconds = (System.nanoTime() - t0) / 1e9;
         if (metrics != null) {
-            metrics.write(new MetricsRecord.Step(step, batcher.epoch() + 1, ceValue, accuracy, lr,
-                    seconds > 0 ? b.size() / seconds : Double.NaN, elapsed(), aux));
+            metrics.write(new MetricsRecord.Step(step, task.epoch() + 1, ceValue, o.accuracy(), lr,
+                    seconds > 0 ? o.items() / seconds : Double.NaN, elapsed(), aux, o.bitsPerByte()));
             if (step % config.routingEvery() == 0) flushRouting();
         }
-        if (progress != null) progress.update(step, batcher.epoch() + 1, ceValue, accuracy, b.size());
+        double shown = Double.isNaN(o.accuracy()) ? o.bitsPerByte() : o.accuracy();
+        if (progress != null) progress.update(step, task.epoch() + 1, ceValue, shown, o.items());
     }
 
     /** Stops on a non-finite loss, or one above spikeFactor times the running median once the window is full. */
@@ -297,17 +308,23 @@ public final class Trainer {
     }
 
     private void evaluate() {
-        if (eval == null) return;
-        Evaluator.Result r = Evaluator.evaluate(model, eval, Math.max(config.batchSize(), 256));
+        TrainingTask.Evaluation r = task.evaluate();
+        if (r == null) return;
         lastEvalLoss = r.loss();
         lastEvalAccuracy = r.accuracy();
+        lastEvalBitsPerByte = r.bitsPerByte();
         lastEvalStep = step;
         if (metrics != null) {
-            metrics.write(new MetricsRecord.Eval(step, batcher.epoch() + 1, evalSplit, r.loss(), r.accuracy(), Double.NaN));
+            metrics.write(new MetricsRecord.Eval(step, task.epoch() + 1, task.evalSplit(), r.loss(), r.accuracy(),
+                    r.bitsPerByte()));
         }
         if (progress != null) {
-            progress.message(String.format(java.util.Locale.ROOT, "epoch %d: %s loss %.4f, accuracy %.2f%%",
-                    batcher.epoch() + 1, evalSplit, r.loss(), 100 * r.accuracy()));
+            String figure = !Double.isNaN(r.accuracy())
+                    ? String.format(java.util.Locale.ROOT, "accuracy %.2f%%", 100 * r.accuracy())
+                    : String.format(java.util.Locale.ROOT, "bits per byte %.4f", r.bitsPerByte());
+            String when = task.hasNext() ? "step " + step : "epoch " + (task.epoch() + 1);
+            progress.message(String.format(java.util.Locale.ROOT, "%s: %s loss %.4f, %s", when, task.evalSplit(),
+                    r.loss(), figure));
         }
     }
 
@@ -323,25 +340,28 @@ public final class Trainer {
         if (metrics != null) metrics.sync();
         Map<String, long[]> rngs = Map.of(RNG, rng.state());
         Map<String, List<Double>> m = new LinkedHashMap<>();
-        model.routers().forEach((layer, router) -> {
+        task.routers().forEach((layer, router) -> {
             double[] b = router.selectionBias();
             if (b != null) m.put(BIAS + layer, Arrays.stream(b).boxed().toList());
         });
         m.put(RECENT, new ArrayList<>(recentLosses));
         m.put(LOSS_EMA, List.of(lossEma, lossEmaWeight));
         m.put(ELAPSED, List.of(elapsed()));
-        if (lastEvalStep >= 0) m.put(LAST_EVAL, List.of((double) lastEvalStep, lastEvalLoss, lastEvalAccuracy));
-        TrainingState st = new TrainingState(step, batcher.epoch(), batcher.cursor(), rngs, m);
-        store.save(model.module(), optimizer, runConfig, Provenance.capture(config.seed(), dataHash()), st);
+        if (lastEvalStep >= 0) {
+            m.put(LAST_EVAL, List.of((double) lastEvalStep, lastEvalLoss, lastEvalAccuracy, lastEvalBitsPerByte));
+        }
+        TrainingState st = new TrainingState(step, task.epoch(), task.position(), rngs, m);
+        store.save(task.module(), optimizer, runConfig, Provenance.capture(config.seed(), dataHash()), st,
+                task.checkpointFiles());
         lastSavedStep = step;
     }
 
     private void summary(String status) {
         if (metrics == null) return;
         double seconds = elapsed();
-        metrics.write(new MetricsRecord.Summary(step, batcher.epoch(), seconds,
-                seconds > 0 ? step * (double) config.batchSize() / seconds : Double.NaN, smoothedLoss(), lastEvalLoss,
-                lastEvalAccuracy, status));
+        metrics.write(new MetricsRecord.Summary(step, task.epoch(), seconds,
+                seconds > 0 ? step * (double) task.itemsPerStep() / seconds : Double.NaN, smoothedLoss(), lastEvalLoss,
+                lastEvalAccuracy, status, lastEvalBitsPerByte));
         metrics.sync();
     }
 
@@ -354,7 +374,7 @@ public final class Trainer {
     }
 
     private String dataHash() {
-        if (dataHash == null) dataHash = train.fingerprint();
+        if (dataHash == null) dataHash = task.fingerprint();
         return dataHash;
     }
 }

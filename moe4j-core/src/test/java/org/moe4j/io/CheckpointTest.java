@@ -171,6 +171,29 @@ class CheckpointTest {
     }
 
     @Test
+    void extraFilesArriveWithTheCheckpointOrNotAtAll() throws IOException {
+        TinyModel m = new TinyModel(CONFIG, 1);
+        CheckpointStore store = new CheckpointStore(run, 5);
+        Map<String, byte[]> extra = Map.of("tokenizer.json", "{\"model\":1}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Path first = store.save(m, null, CONFIG, Provenance.capture(1, "h"), new TrainingState(1, 0, 0), extra);
+        assertEquals("{\"model\":1}", Files.readString(first.resolve("tokenizer.json")));
+        store.withHook(point -> {
+            if (point.equals("tokenizer.json")) throw new IOException("simulated crash after " + point);
+        });
+        assertThrows(RuntimeException.class,
+                () -> store.save(m, null, CONFIG, Provenance.capture(1, "h"), new TrainingState(2, 0, 0), extra));
+        assertEquals(first, store.latest().orElseThrow(), "a crash while writing an extra file leaves the previous checkpoint");
+        assertFalse(Files.exists(run.resolve("ckpt-000002")));
+        store.withHook(point -> {});
+        for (String bad : List.of("../x", Checkpoint.CONFIG, Checkpoint.OPTIMIZER, "")) {
+            Moe4jException e = assertThrows(Moe4jException.class, () -> store.save(m, null, CONFIG, Provenance.capture(1, "h"),
+                    new TrainingState(3, 0, 0), Map.of(bad, new byte[0])), bad);
+            assertTrue(e.getMessage().contains("plain file name"), e.getMessage());
+        }
+        assertFalse(Files.exists(run.resolve("ckpt-000003")), "refused before writing");
+    }
+
+    @Test
     void aConfigThatIsNotJsonIsRefusedAndLeavesNothingBehind() throws IOException {
         TinyModel m = new TinyModel(CONFIG, 1);
         CheckpointStore store = new CheckpointStore(run, 2);

@@ -88,6 +88,7 @@ public sealed interface DataSpec {
             case "bundled" -> {
                 return new Bundled(rest);
             }
+            case "text" -> throw bad(spec, "text data trains language models: use --model moe-lm or dense-lm");
             default -> throw bad(spec, "unknown kind \"" + kind + "\"");
         }
     }

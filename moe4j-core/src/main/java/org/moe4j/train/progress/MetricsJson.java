@@ -16,10 +16,14 @@ final class MetricsJson {
     /** The record as one line of JSON (no newline). Numbers are written exactly; NaN becomes null. */
     static String toJson(MetricsRecord r) {
         return switch (r) {
-            case Step s -> new Json.Writer().put("type", "step").put("step", s.step()).put("epoch", s.epoch())
-                    .put("loss", s.loss()).put("accuracy", s.accuracy()).put("lr", s.learningRate())
-                    .put("itemsPerSecond", s.itemsPerSecond()).put("elapsedSeconds", s.elapsedSeconds())
-                    .put("auxLoss", s.auxLoss()).toString();
+            case Step s -> {
+                Json.Writer w = new Json.Writer().put("type", "step").put("step", s.step()).put("epoch", s.epoch())
+                        .put("loss", s.loss()).put("accuracy", s.accuracy()).put("lr", s.learningRate())
+                        .put("itemsPerSecond", s.itemsPerSecond()).put("elapsedSeconds", s.elapsedSeconds())
+                        .put("auxLoss", s.auxLoss());
+                if (!Double.isNaN(s.bitsPerByte())) w.put("bitsPerByte", s.bitsPerByte());
+                yield w.toString();
+            }
             case Eval e -> {
                 Json.Writer w = new Json.Writer().put("type", "eval").put("step", e.step()).put("epoch", e.epoch())
                         .put("split", e.split()).put("loss", e.loss()).put("accuracy", e.accuracy());
@@ -31,10 +35,13 @@ final class MetricsJson {
                 for (int i = 0; i < g.layers().size(); i++) layers.append(i > 0 ? "," : "").append(routerStats(g.layers().get(i)));
                 yield new Json.Writer().put("type", "router").put("step", g.step()).raw("layers", layers + "]").toString();
             }
-            case Summary s -> new Json.Writer().put("type", "summary").put("step", s.step()).put("epochs", s.epochs())
-                    .put("elapsedSeconds", s.elapsedSeconds()).put("itemsPerSecond", s.itemsPerSecond())
-                    .put("trainLoss", s.trainLoss()).put("evalLoss", s.evalLoss()).put("evalAccuracy", s.evalAccuracy())
-                    .put("status", s.status()).toString();
+            case Summary s -> {
+                Json.Writer w = new Json.Writer().put("type", "summary").put("step", s.step()).put("epochs", s.epochs())
+                        .put("elapsedSeconds", s.elapsedSeconds()).put("itemsPerSecond", s.itemsPerSecond())
+                        .put("trainLoss", s.trainLoss()).put("evalLoss", s.evalLoss()).put("evalAccuracy", s.evalAccuracy());
+                if (!Double.isNaN(s.evalBitsPerByte())) w.put("evalBitsPerByte", s.evalBitsPerByte());
+                yield w.put("status", s.status()).toString();
+            }
         };
     }
 
@@ -74,13 +81,14 @@ final class MetricsJson {
         Fields f = new Fields(m);
         return switch (f.string("type")) {
             case "step" -> new Step(f.integer("step"), (int) f.integer("epoch"), f.number("loss"), f.number("accuracy"),
-                    f.number("lr"), f.number("itemsPerSecond"), f.number("elapsedSeconds"), f.number("auxLoss"));
+                    f.number("lr"), f.number("itemsPerSecond"), f.number("elapsedSeconds"), f.number("auxLoss"),
+                    f.number("bitsPerByte"));
             case "eval" -> new Eval(f.integer("step"), (int) f.integer("epoch"), f.string("split"), f.number("loss"),
                     f.number("accuracy"), f.number("bitsPerByte"));
             case "router" -> new Routing(f.integer("step"), f.list("layers").stream().map(MetricsJson::routerStats).toList());
             case "summary" -> new Summary(f.integer("step"), (int) f.integer("epochs"), f.number("elapsedSeconds"),
                     f.number("itemsPerSecond"), f.number("trainLoss"), f.number("evalLoss"), f.number("evalAccuracy"),
-                    f.string("status"));
+                    f.string("status"), f.number("evalBitsPerByte"));
             default -> null;
         };
     }

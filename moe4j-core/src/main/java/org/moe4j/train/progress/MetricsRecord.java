@@ -20,9 +20,16 @@ public sealed interface MetricsRecord {
      * @param itemsPerSecond training throughput (images, tokens...) around this step
      * @param elapsedSeconds wall time since the run (not the resumed process) began
      * @param auxLoss        the weighted sum of the balancing and router losses, 0 when there are none
+     * @param bitsPerByte    language models: the batch's bits per byte; NaN for classifiers
      */
     record Step(long step, int epoch, double loss, double accuracy, double learningRate, double itemsPerSecond,
-            double elapsedSeconds, double auxLoss) implements MetricsRecord {}
+            double elapsedSeconds, double auxLoss, double bitsPerByte) implements MetricsRecord {
+        /** A classifier's step (no bits per byte). */
+        public Step(long step, int epoch, double loss, double accuracy, double learningRate, double itemsPerSecond,
+                double elapsedSeconds, double auxLoss) {
+            this(step, epoch, loss, accuracy, learningRate, itemsPerSecond, elapsedSeconds, auxLoss, Double.NaN);
+        }
+    }
 
     /**
      * An evaluation on a held-out split.
@@ -55,11 +62,18 @@ public sealed interface MetricsRecord {
      * @param trainLoss     the last smoothed training loss, or NaN
      * @param evalLoss      the last evaluation's loss, or NaN
      * @param evalAccuracy  the last evaluation's accuracy, or NaN
+     * @param evalBitsPerByte the last evaluation's bits per byte (language models), or NaN
      */
     record Summary(long step, int epochs, double elapsedSeconds, double itemsPerSecond, double trainLoss,
-            double evalLoss, double evalAccuracy, String status) implements MetricsRecord {
+            double evalLoss, double evalAccuracy, String status, double evalBitsPerByte) implements MetricsRecord {
         public Summary {
             Objects.requireNonNull(status, "status");
+        }
+
+        /** A classifier's summary (no bits per byte). */
+        public Summary(long step, int epochs, double elapsedSeconds, double itemsPerSecond, double trainLoss,
+                double evalLoss, double evalAccuracy, String status) {
+            this(step, epochs, elapsedSeconds, itemsPerSecond, trainLoss, evalLoss, evalAccuracy, status, Double.NaN);
         }
     }
 }

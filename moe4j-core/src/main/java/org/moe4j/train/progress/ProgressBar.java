@@ -60,6 +60,8 @@ public final class ProgressBar {
     private final int epochs;
     private final long totalSteps;
     private final String unit;
+    private final String metricLabel;
+    private final boolean metricPercent;
     private final long plainEveryNanos;
     private final long plainEverySteps;
     private final int columns;
@@ -90,6 +92,8 @@ public final class ProgressBar {
         this.epochs = b.epochs;
         this.totalSteps = b.totalSteps;
         this.unit = b.unit;
+        this.metricLabel = b.metricLabel;
+        this.metricPercent = b.metricPercent;
         this.plainEveryNanos = b.plainEvery.toNanos();
         this.plainEverySteps = b.plainEverySteps;
         this.columns = b.columns;
@@ -109,10 +113,11 @@ public final class ProgressBar {
      * @param step     steps done so far in the whole run (1 after the first)
      * @param epoch    the current epoch, from 1
      * @param loss     this step's loss
-     * @param accuracy this step's training accuracy (0..1), or NaN when not measured
+     * @param metric   this step's figure beside the loss (training accuracy 0..1 by default, see
+     *                 {@link Builder#metric}), or NaN when not measured
      * @param items    items (images, tokens) this step processed
      */
-    public void update(long step, int epoch, double loss, double accuracy, long items) {
+    public void update(long step, int epoch, double loss, double metric, long items) {
         long now = clock.getAsLong();
         if (started && epoch != this.epoch) endEpoch();
         started = true;
@@ -120,8 +125,8 @@ public final class ProgressBar {
         this.epoch = epoch;
         lossAverage = SMOOTHING * lossAverage + (1 - SMOOTHING) * loss;
         lossWeight = SMOOTHING * lossWeight + (1 - SMOOTHING);
-        if (!Double.isNaN(accuracy)) {
-            accuracyAverage = SMOOTHING * accuracyAverage + (1 - SMOOTHING) * accuracy;
+        if (!Double.isNaN(metric)) {
+            accuracyAverage = SMOOTHING * accuracyAverage + (1 - SMOOTHING) * metric;
             accuracyWeight = SMOOTHING * accuracyWeight + (1 - SMOOTHING);
         }
         measureRate(now, items);
@@ -161,7 +166,7 @@ public final class ProgressBar {
         return lossWeight == 0 ? Double.NaN : lossAverage / lossWeight;
     }
 
-    /** The smoothed training accuracy shown (NaN when none was reported). */
+    /** The smoothed per-step figure shown, accuracy by default (NaN when none was reported). */
     public double smoothedAccuracy() {
         return accuracyWeight == 0 ? Double.NaN : accuracyAverage / accuracyWeight;
     }
@@ -260,7 +265,10 @@ public final class ProgressBar {
     private String figures() {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "loss %.4f", smoothedLoss()));
         double acc = smoothedAccuracy();
-        if (!Double.isNaN(acc)) sb.append(String.format(Locale.ROOT, " acc %.1f%%", 100 * acc));
+        if (!Double.isNaN(acc)) {
+            sb.append(metricPercent ? String.format(Locale.ROOT, " %s %.1f%%", metricLabel, 100 * acc)
+                    : String.format(Locale.ROOT, " %s %.3f", metricLabel, acc));
+        }
         sb.append(' ').append(rate(itemsPerSecond)).append(' ').append(unit).append("/s");
         return sb.toString();
     }
@@ -307,6 +315,8 @@ public final class ProgressBar {
         private int epochs;
         private long totalSteps;
         private String unit = "items";
+        private String metricLabel = "acc";
+        private boolean metricPercent = true;
         private Duration plainEvery = Duration.ofSeconds(10);
         private long plainEverySteps;
         private int columns = 80;
@@ -336,6 +346,13 @@ public final class ProgressBar {
         /** What a step processes, plural ("images", "tokens"). */
         public Builder unit(String unit) {
             this.unit = Objects.requireNonNull(unit, "unit");
+            return this;
+        }
+
+        /** The label of the per-step figure and whether it is a fraction shown in percent (default "acc", true). */
+        public Builder metric(String label, boolean percent) {
+            this.metricLabel = Objects.requireNonNull(label, "label");
+            this.metricPercent = percent;
             return this;
         }
 

@@ -100,7 +100,7 @@ public final class HtmlReport {
             double elapsed = summary.map(Summary::elapsedSeconds).filter(Double::isFinite).orElse(last.elapsedSeconds());
             tile(sb, "training time", Html.duration(elapsed), Html.count(last.step()) + (last.step() == 1 ? " step" : " steps"));
             double speed = summary.map(Summary::itemsPerSecond).filter(Double::isFinite).orElse(meanThroughput(m));
-            if (Double.isFinite(speed)) tile(sb, "throughput", Html.num(speed, 3) + "/s", "items per second");
+            if (Double.isFinite(speed)) tile(sb, "throughput", Html.num(speed, 3) + "/s", input.unit() + " per second");
         }
         sb.append("</div>\n</header>\n");
     }
@@ -141,7 +141,8 @@ public final class HtmlReport {
 
         boolean anyAccuracy = m.steps().stream().anyMatch(s -> Double.isFinite(s.accuracy()))
                 || m.evals().stream().anyMatch(e -> Double.isFinite(e.accuracy()));
-        boolean anyBpb = m.evals().stream().anyMatch(e -> Double.isFinite(e.bitsPerByte()));
+        boolean anyBpb = m.evals().stream().anyMatch(e -> Double.isFinite(e.bitsPerByte()))
+                || m.steps().stream().anyMatch(s -> Double.isFinite(s.bitsPerByte()));
         if (anyAccuracy || !anyBpb) {
             LineChart acc = new LineChart("accuracy", "step", "accuracy").percent().emptyMessage("no accuracy recorded");
             addTrainSeries(acc, m.steps(), Step::accuracy, "accuracy", true);
@@ -150,10 +151,12 @@ public final class HtmlReport {
         }
         if (anyBpb) {
             LineChart bpb = new LineChart("bits per byte", "step", "bits per byte");
+            addTrainSeries(bpb, m.steps(), Step::bitsPerByte, "bits per byte", false);
             for (int i = 0; i < splits.size(); i++) {
                 bpb.add(evalSeries(m, splits.get(i), i, Eval::bitsPerByte, "bits per byte", false));
             }
-            card(sb, "Bits per byte", "evaluation bits per byte", bpb.svg(CHART_W, CHART_H), false);
+            card(sb, "Bits per byte", "next-token cross-entropy in bits per UTF-8 byte of text: training batches (pale, "
+                    + "smoothed) and held-out evaluations as dots", bpb.svg(CHART_W, CHART_H), false);
         }
         if (m.steps().stream().anyMatch(s -> Double.isFinite(s.learningRate()))) {
             LineChart lr = new LineChart("learning rate", "step", "learning rate").includeZero();
@@ -257,14 +260,22 @@ public final class HtmlReport {
     private static void experts(StringBuilder sb, MetricsHistory m, ReportInput input) {
         Set<String> layers = new LinkedHashSet<>(m.layerNames());
         for (ClassExpertCounts c : input.classExpert()) layers.add(c.layer());
+        for (ExpertTokens t : input.expertTokens()) layers.add(t.layer());
         sb.append("<section>\n<h2>Experts</h2>\n");
         if (layers.isEmpty()) {
             sb.append("<p class=\"muted\">No MoE layer reported its routing: a dense model, or a run that logged no router records.</p>\n</section>\n");
             return;
         }
-        sb.append("<p class=\"muted\">How each MoE layer spreads its tokens over the experts during training, and which experts")
-                .append(" each class uses at the end. Even bands and a heatmap without a pattern mean the experts did not")
-                .append(" specialise; one band swallowing the others means the router collapsed.</p>\n");
+        if (input.expertTokens().isEmpty()) {
+            sb.append("<p class=\"muted\">How each MoE layer spreads its tokens over the experts during training, and which experts")
+                    .append(" each class uses at the end. Even bands and a heatmap without a pattern mean the experts did not")
+                    .append(" specialise; one band swallowing the others means the router collapsed.</p>\n");
+        } else {
+            sb.append("<p class=\"muted\">How each MoE layer spreads its tokens over the experts during training, and which")
+                    .append(" tokens each expert receives in an evaluation pass. Top tokens that merely mirror the text's most")
+                    .append(" common tokens (lift near 1) mean the experts did not specialise; one band swallowing the others")
+                    .append(" means the router collapsed.</p>\n");
+        }
         for (String layer : layers) {
             List<Long> steps = new ArrayList<>();
             List<RouterStats> stats = new ArrayList<>();
@@ -277,7 +288,8 @@ public final class HtmlReport {
                 }
             }
             ClassExpertCounts matrix = input.classExpert().stream().filter(c -> c.layer().equals(layer)).findFirst().orElse(null);
-            int experts = !stats.isEmpty() ? stats.getLast().experts() : matrix.experts();
+            ExpertTokens tokens = input.expertTokens().stream().filter(c -> c.layer().equals(layer)).findFirst().orElse(null);
+            int experts = !stats.isEmpty() ? stats.getLast().experts() : matrix != null ? matrix.experts() : tokens.experts().size();
             sb.append("<h3>").append(esc(layer)).append(" <span class=\"muted\">").append(experts).append(" experts</span></h3>\n");
             sb.append("<div class=\"grid\">\n");
             // Many experts need the page's whole width, for the load chart as for the heatmap.
@@ -285,7 +297,9 @@ public final class HtmlReport {
             card(sb, "Expert load over training", "each expert's share of the assignments"
                             + (experts <= 16 ? "; dashed lines mark an even split" : ""),
                     StackedShareChart.svg(StackedShareChart.windows(steps, stats), experts, wide ? 1100 : CHART_W, CHART_H), wide);
-            if (matrix != null) {
+            if (tokens != null) {
+                expertTokens(sb, tokens);
+            } else if (matrix != null) {
                 card(sb, "Class \u00d7 expert", "each class's assignments by expert, in percent (each row sums to 100)",
                         Heatmap.svg(matrix, input::className, wide ? 1060 : CHART_W), wide);
             } else {
@@ -295,6 +309,29 @@ public final class HtmlReport {
             sb.append("</div>\n");
         }
         sb.append("</section>\n");
+    }
+
+    /** Each expert's most frequent input tokens in the evaluation pass, with its share and lift. */
+    private static void expertTokens(StringBuilder sb, ExpertTokens t) {
+        sb.append("<figure class=\"card wide table\"><figcaption>Tokens each expert prefers<span>from an evaluation pass over ")
+                .append("held-out text: each expert's most frequent input tokens by share of that expert's assignments; lift = ")
+                .append("that share over the token's share of all text (above 1: the expert prefers it)</span></figcaption>\n")
+                .append("<table class=\"data\">\n<thead><tr><th>expert</th><th>load</th><th>top tokens (share, lift)</th>")
+                .append("</tr></thead>\n<tbody>\n");
+        for (int e = 0; e < t.experts().size(); e++) {
+            ExpertTokens.Expert x = t.experts().get(e);
+            sb.append("<tr><td>").append(e).append("</td><td>").append(Html.pct(x.layerShare(), 1))
+                    .append("</td><td style=\"text-align:left;white-space:normal\">");
+            if (x.top().isEmpty()) sb.append("<span class=\"muted\">no assignments</span>");
+            for (int i = 0; i < x.top().size(); i++) {
+                ExpertTokens.TokenShare s = x.top().get(i);
+                sb.append(i > 0 ? " \u00b7 " : "").append("<code>").append(esc(s.token())).append("</code> ")
+                        .append(Html.pct(s.share(), 1)).append(Double.isFinite(s.lift())
+                                ? String.format(Locale.ROOT, " (\u00d7%.1f)", s.lift()) : "");
+            }
+            sb.append("</td></tr>\n");
+        }
+        sb.append("</tbody>\n</table>\n</figure>\n");
     }
 
     // ----------------------------------------------------------------------------------------------- router

@@ -90,6 +90,16 @@ class ProgressBarTest {
     }
 
     @Test
+    void languageModelsShowBitsPerByteAndTokens() {
+        ProgressBar p = bar(Mode.PLAIN).epochs(1).totalSteps(10).unit("tokens").metric("bpb", false).build();
+        clock.advanceMillis(1000);
+        p.update(1, 1, 1.5, 2.25, 4096);
+        p.finish();
+        String line = text.toString().lines().toList().getFirst();
+        assertTrue(line.startsWith("epoch 1/1 step 1/10 (10.0%) loss 1.5000 bpb 2.250 4096 tokens/s"), line);
+    }
+
+    @Test
     void plainModePrintsWholeLinesByTime() {
         ProgressBar p = bar(Mode.PLAIN).epochs(1).totalSteps(600).plainEvery(Duration.ofSeconds(10), 0).build();
         for (int s = 1; s <= 600; s++) {
