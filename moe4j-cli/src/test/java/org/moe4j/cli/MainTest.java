@@ -51,13 +51,26 @@ class MainTest {
     }
 
     @Test
-    void quickstartTrainsOnTheBundledDataAndWritesTheReport(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    void quickstartComparesAnMoeAndADenseLanguageModelAndPrintsASample(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
         java.nio.file.Path out = dir.resolve("qs");
-        Run r = run("quickstart", "--max-steps", "5", "--threads", "1", "--out", out.toString());
+        Run r = run("quickstart", "--max-steps", "3", "--seconds", "60", "--threads", "1", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().matches("(?s).*held-out bits per byte after 60 s each: MoE \\d+\\.\\d{3} \\(3 steps.*"
+                + "dense \\d+\\.\\d{3} \\(3 steps.*"), r.out());
+        assertTrue(r.out().contains("sample from the MoE model (temperature 0.8): And God said,"), r.out());
+        assertTrue(r.out().contains("report: " + out.resolve("report.html")), r.out());
+        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("report.html")));
+        assertTrue(java.nio.file.Files.isDirectory(out.resolve("dense-lm")), "the dense run keeps its checkpoint too");
+        assertOneLineError(run("quickstart", "--seconds", "0"));
+    }
+
+    @Test
+    void quickstartImagesTrainsTheCnnOnTheBundledSubset(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        java.nio.file.Path out = dir.resolve("qs");
+        Run r = run("quickstart", "--images", "--max-steps", "5", "--threads", "1", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("max-steps after 5 steps"), r.out());
         assertTrue(r.out().matches("(?s).*test accuracy \\d+\\.\\d\\d%.*"), r.out());
-        assertTrue(r.out().contains("report: " + out.resolve("report.html")), r.out());
         assertTrue(java.nio.file.Files.isRegularFile(out.resolve("report.html")));
         assertOneLineError(run("quickstart", "--epochs", "0"));
     }
