@@ -2,6 +2,8 @@ package org.moe4j.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.moe4j.common.Moe4jException;
@@ -81,7 +83,9 @@ final class BenchGenerateCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--json", description = "Print one JSON line: the model, promptTokensPerSecond, genTokensPerSecond "
-            + "(best run), their means, parameters and activeParameters.")
+            + "(best run), their means, genTokensPerCpuSecond (decoding per second of the calling thread's CPU time: "
+            + "with --threads 1 all of the work, and steadier than the wall clock on a shared machine), parameters "
+            + "and activeParameters.")
     boolean json;
 
     @Override
@@ -100,7 +104,7 @@ final class BenchGenerateCommand implements Callable<Integer> {
         Run warm = run(model, prompt);
         long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
         while (System.nanoTime() < warmEnd) run(model, prompt);
-        double bestPrompt = 0, bestGen = 0, sumPromptSec = 0, sumGenSec = 0;
+        double bestPrompt = 0, bestGen = 0, bestGenCpu = 0, sumPromptSec = 0, sumGenSec = 0;
         int[] tokens = warm.tokens;
         for (int r = 0; r < repeats; r++) {
             Run run = run(model, prompt);
@@ -109,16 +113,24 @@ final class BenchGenerateCommand implements Callable<Integer> {
             }
             bestPrompt = Math.max(bestPrompt, promptTokens / run.promptSeconds);
             bestGen = Math.max(bestGen, genTokens / run.genSeconds);
+            bestGenCpu = Math.max(bestGenCpu, genTokens / run.genCpuSeconds);
             sumPromptSec += run.promptSeconds;
             sumGenSec += run.genSeconds;
         }
         double meanPrompt = promptTokens * repeats / sumPromptSec;
         double meanGen = genTokens * repeats / sumGenSec;
-        print(config, model, floats, bestPrompt, bestGen, meanPrompt, meanGen, tokens);
+        print(config, model, floats, bestPrompt, bestGen, meanPrompt, meanGen, bestGenCpu, tokens);
         return 0;
     }
 
-    private record Run(double promptSeconds, double genSeconds, int[] tokens) {}
+    /** Wall seconds of prefill and decoding, the calling thread's CPU seconds of decoding, the greedy tokens. */
+    private record Run(double promptSeconds, double genSeconds, double genCpuSeconds, int[] tokens) {}
+
+    private static final ThreadMXBean CLOCK = ManagementFactory.getThreadMXBean();
+
+    private static long cpuNanos() {
+        return CLOCK.isCurrentThreadCpuTimeSupported() ? CLOCK.getCurrentThreadCpuTime() : 0;
+    }
 
     /** Prefill, then greedy decoding: each step feeds the argmax of the last logits. */
     private Run run(TransformerLm model, int[] prompt) {
@@ -127,6 +139,7 @@ final class BenchGenerateCommand implements Callable<Integer> {
         Tensor logits = model.forwardIncremental(new IntTensor(prompt, new int[] {prompt.length}), cache).logits().value();
         int next = argmaxLast(logits);
         long t1 = System.nanoTime();
+        long c1 = cpuNanos();
         int[] generated = new int[genTokens];
         for (int i = 0; i < genTokens; i++) {
             generated[i] = next;
@@ -134,7 +147,8 @@ final class BenchGenerateCommand implements Callable<Integer> {
             next = argmaxLast(logits);
         }
         long t2 = System.nanoTime();
-        return new Run((t1 - t0) / 1e9, (t2 - t1) / 1e9, generated);
+        long c2 = cpuNanos();
+        return new Run((t1 - t0) / 1e9, (t2 - t1) / 1e9, (c2 - c1) / 1e9, generated);
     }
 
     /** The id of the largest logit at the last position of logits [1, T, vocab] (the lowest id on ties). */
@@ -183,7 +197,7 @@ final class BenchGenerateCommand implements Callable<Integer> {
     }
 
     private void print(TransformerConfig c, TransformerLm model, long params, double prompt, double gen,
-            double meanPrompt, double meanGen, int[] tokens) {
+            double meanPrompt, double meanGen, double genCpu, int[] tokens) {
         PrintWriter out = spec.commandLine().getOut();
         String backend = Backend.current().name().toLowerCase(Locale.ROOT);
         long active = model.activeParameterCount();
@@ -208,15 +222,17 @@ final class BenchGenerateCommand implements Callable<Integer> {
             line.put("genTokensPerSecond", gen);
             line.put("meanPromptTokensPerSecond", meanPrompt);
             line.put("meanGenTokensPerSecond", meanGen);
+            line.put("genTokensPerCpuSecond", genCpu);
             line.put("lastToken", tokens[tokens.length - 1]);
             out.println(Json.line(line));
         } else {
             out.printf(Locale.ROOT, "generate vocab=%d dim=%d layers=%d heads=%d/%d experts=%d top-k=%d ffn=%d "
                     + "(%.1fM parameters, %.1fM active), %d threads, %s backend: prompt %d tokens at %.0f tokens/s "
-                    + "(mean %.0f), generation %d tokens at %.1f tokens/s (mean %.1f), best of %d%n",
+                    + "(mean %.0f), generation %d tokens at %.1f tokens/s (mean %.1f; %.1f per second of the calling "
+                    + "thread's CPU), best of %d%n",
                     c.vocab(), c.dModel(), c.layers(), c.heads(), c.kvHeads(), c.experts(), c.topK(),
                     c.expertHidden(), params / 1e6, active / 1e6, Parallel.threads(), backend, promptTokens, prompt,
-                    meanPrompt, genTokens, gen, meanGen, repeats);
+                    meanPrompt, genTokens, gen, meanGen, genCpu, repeats);
         }
         out.flush();
     }

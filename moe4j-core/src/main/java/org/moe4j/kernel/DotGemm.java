@@ -174,7 +174,7 @@ public final class DotGemm {
     }
 
     /** Lanes of v added as the fixed tree: lane i plus lane i ^ 8, then ^ 4, ^ 2, ^ 1 (for 16 lanes). */
-    private static float tree(FloatVector v) {
+    static float tree(FloatVector v) {
         if (L >= 16) v = v.add(v.rearrange(SWAP8));
         if (L >= 8) v = v.add(v.rearrange(SWAP4));
         if (L >= 4) v = v.add(v.rearrange(SWAP2));
