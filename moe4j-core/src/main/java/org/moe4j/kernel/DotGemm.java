@@ -1,6 +1,7 @@
 package org.moe4j.kernel;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.moe4j.common.ShapeException;
@@ -33,8 +34,16 @@ public final class DotGemm {
     private static final long MACS_PER_THREAD = 1L << 18;
     // The tree's shuffles: lane i takes lane i ^ h.
     private static final VectorShuffle<Float> SWAP8 = swap(8), SWAP4 = swap(4), SWAP2 = swap(2), SWAP1 = swap(1);
+    // Lanes whose index has bit h set.
+    private static final VectorMask<Float> BIT8 = bit(8), BIT4 = bit(4), BIT2 = bit(2), BIT1 = bit(1);
 
     private DotGemm() {}
+
+    private static VectorMask<Float> bit(int h) {
+        boolean[] set = new boolean[L];
+        for (int i = 0; i < L; i++) set[i] = (i & h) != 0;
+        return VectorMask.fromArray(S, set, 0);
+    }
 
     private static VectorShuffle<Float> swap(int h) {
         return VectorShuffle.fromOp(S, i -> (i ^ h) % L);
@@ -155,10 +164,19 @@ public final class DotGemm {
         return (int) Math.max(0, Math.min(units, u));
     }
 
-    /** Output columns [j0, j1) for every row: NR weight rows at a time, each against all rows in tiles of MR. */
+    /**
+     * Output columns [j0, j1) for every row: blocks of L weight rows against one row at a time (their sums come
+     * out of {@link #tile1xL} as one vector), then NR at a time, then single dot products at the edge.
+     */
     private static void columns(int m, int k, float[] x, int offX, int ldx, float[] w, int offW, int ldw,
             float[] bias, int offBias, float[] y, int offY, int ldy, int j0, int j1) {
         int j = j0;
+        if (L == 16) {
+            for (; j + L <= j1; j += L) {
+                for (int i = 0; i < m; i++) tile1xL(k, x, offX + i * ldx, w, offW + j * ldw, ldw, bias, offBias + j,
+                        y, offY + i * ldy + j);
+            }
+        }
         for (; j + NR <= j1; j += NR) {
             int i = 0;
             for (; i + MR <= m; i += MR) tile4x4(k, x, offX + i * ldx, ldx, w, offW + j * ldw, ldw, bias, offBias + j,
@@ -169,6 +187,65 @@ public final class DotGemm {
         for (; j < j1; j++) {
             for (int i = 0; i < m; i++) {
                 y[offY + i * ldy + j] = dot1(k, x, offX + i * ldx, w, offW + j * ldw, bias, offBias + j);
+            }
+        }
+    }
+
+    /**
+     * One x row against 16 weight rows (16 lanes). The 16 lane trees run side by side as a butterfly: at level h
+     * two vectors become one, lanes with bit h clear carrying the first one's pair sums {@code acc_i + acc_(i+h)}
+     * and lanes with it set the second's; pairing rows j and j + h at level h leaves row j's total in lane j, so
+     * the 16 outputs are stored as one vector. Each sum is the tree's own, so the bits equal {@link #reference}.
+     */
+    private static void tile1xL(int k, float[] x, int xi, float[] w, int wi, int ldw, float[] bias, int bi,
+            float[] y, int yi) {
+        int K = k - k % L;
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+        FloatVector c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
+        for (int p = 0; p < K; p += L) {
+            FloatVector a = FloatVector.fromArray(S, x, xi + p);
+            int q = wi + p;
+            c0 = a.fma(FloatVector.fromArray(S, w, q), c0);
+            c1 = a.fma(FloatVector.fromArray(S, w, q + ldw), c1);
+            c2 = a.fma(FloatVector.fromArray(S, w, q + 2 * ldw), c2);
+            c3 = a.fma(FloatVector.fromArray(S, w, q + 3 * ldw), c3);
+            c4 = a.fma(FloatVector.fromArray(S, w, q + 4 * ldw), c4);
+            c5 = a.fma(FloatVector.fromArray(S, w, q + 5 * ldw), c5);
+            c6 = a.fma(FloatVector.fromArray(S, w, q + 6 * ldw), c6);
+            c7 = a.fma(FloatVector.fromArray(S, w, q + 7 * ldw), c7);
+            c8 = a.fma(FloatVector.fromArray(S, w, q + 8 * ldw), c8);
+            c9 = a.fma(FloatVector.fromArray(S, w, q + 9 * ldw), c9);
+            c10 = a.fma(FloatVector.fromArray(S, w, q + 10 * ldw), c10);
+            c11 = a.fma(FloatVector.fromArray(S, w, q + 11 * ldw), c11);
+            c12 = a.fma(FloatVector.fromArray(S, w, q + 12 * ldw), c12);
+            c13 = a.fma(FloatVector.fromArray(S, w, q + 13 * ldw), c13);
+            c14 = a.fma(FloatVector.fromArray(S, w, q + 14 * ldw), c14);
+            c15 = a.fma(FloatVector.fromArray(S, w, q + 15 * ldw), c15);
+        }
+        // Level 8 pairs rows j and j + 8, level 4 the results j and j + 4, and so on. Written out rather than
+        // called: a helper taking vectors may be compiled apart, and then its vectors are boxed.
+        FloatVector r0 = c0.blend(c8, BIT8).add(c8.blend(c0, BIT8).rearrange(SWAP8));
+        FloatVector r1 = c1.blend(c9, BIT8).add(c9.blend(c1, BIT8).rearrange(SWAP8));
+        FloatVector r2 = c2.blend(c10, BIT8).add(c10.blend(c2, BIT8).rearrange(SWAP8));
+        FloatVector r3 = c3.blend(c11, BIT8).add(c11.blend(c3, BIT8).rearrange(SWAP8));
+        FloatVector r4 = c4.blend(c12, BIT8).add(c12.blend(c4, BIT8).rearrange(SWAP8));
+        FloatVector r5 = c5.blend(c13, BIT8).add(c13.blend(c5, BIT8).rearrange(SWAP8));
+        FloatVector r6 = c6.blend(c14, BIT8).add(c14.blend(c6, BIT8).rearrange(SWAP8));
+        FloatVector r7 = c7.blend(c15, BIT8).add(c15.blend(c7, BIT8).rearrange(SWAP8));
+        r0 = r0.blend(r4, BIT4).add(r4.blend(r0, BIT4).rearrange(SWAP4));
+        r1 = r1.blend(r5, BIT4).add(r5.blend(r1, BIT4).rearrange(SWAP4));
+        r2 = r2.blend(r6, BIT4).add(r6.blend(r2, BIT4).rearrange(SWAP4));
+        r3 = r3.blend(r7, BIT4).add(r7.blend(r3, BIT4).rearrange(SWAP4));
+        r0 = r0.blend(r2, BIT2).add(r2.blend(r0, BIT2).rearrange(SWAP2));
+        r1 = r1.blend(r3, BIT2).add(r3.blend(r1, BIT2).rearrange(SWAP2));
+        r0 = r0.blend(r1, BIT1).add(r1.blend(r0, BIT1).rearrange(SWAP1));
+        r0.intoArray(y, yi);
+        if (K < k || bias != null) {
+            for (int j = 0; j < L; j++) {
+                float s = y[yi + j];
+                int wj = wi + j * ldw;
+                for (int p = K; p < k; p++) s = Math.fma(x[xi + p], w[wj + p], s);
+                y[yi + j] = bias == null ? s : s + bias[bi + j];
             }
         }
     }

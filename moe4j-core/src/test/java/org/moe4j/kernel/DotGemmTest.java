@@ -12,13 +12,14 @@ import org.moe4j.tensor.Tensor;
 import org.moe4j.testing.TestData;
 
 /**
- * {@link DotGemm}: every fast path (4x4 and 1x4 tiles, single dots, threads split by columns and across groups)
- * equals the scalar definition bit for bit on odd shapes with padded leading dimensions, a row gives the same bits
+ * {@link DotGemm}: every fast path (the 1x16 butterfly, 4x4 and 1x4 tiles, single dots, threads split by columns
+ * and across groups) equals the scalar definition bit for bit on odd shapes with padded leading dimensions, a row gives the same bits
  * alone as inside any batch, and the result is close to the double-precision product.
  */
 class DotGemmTest {
     private static final int[][] SHAPES = {{1, 1, 1}, {1, 5, 16}, {1, 37, 19}, {3, 50, 33}, {4, 8, 64}, {5, 17, 70},
-        {7, 13, 256}, {9, 31, 17}, {13, 4, 1}, {2, 129, 100}, {1, 300, 1030}, {6, 70, 300}};
+        {7, 13, 256}, {9, 31, 17}, {13, 4, 1}, {2, 129, 100}, {1, 300, 1030}, {6, 70, 300}, {3, 40, 64},
+        {1, 48, 256}, {5, 35, 32}};
 
     /** A problem with offsets and padded leading dimensions, and optionally a bias. */
     private record Problem(int m, int n, int k, float[] x, int offX, int ldx, float[] w, int offW, int ldw,
