@@ -13,8 +13,8 @@ import org.moe4j.testing.TestData;
 
 /**
  * {@link DotGemm}: every fast path (the 1x16 butterfly, 4x4 and 1x4 tiles, single dots, threads split by columns
- * and across groups) equals the scalar definition bit for bit on odd shapes with padded leading dimensions, a row gives the same bits
- * alone as inside any batch, and the result is close to the double-precision product.
+ * and across groups) equals the scalar definition bit for bit on odd shapes with padded leading dimensions, a row
+ * gives the same bits alone as inside any batch, and the result is close to the double-precision product.
  */
 class DotGemmTest {
     private static final int[][] SHAPES = {{1, 1, 1}, {1, 5, 16}, {1, 37, 19}, {3, 50, 33}, {4, 8, 64}, {5, 17, 70},
