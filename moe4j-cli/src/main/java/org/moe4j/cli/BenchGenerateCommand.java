@@ -83,7 +83,7 @@ final class BenchGenerateCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--json", description = "Print one JSON line: the model, promptTokensPerSecond, genTokensPerSecond "
-            + "(best run), their means, genTokensPerCpuSecond (decoding per second of the calling thread's CPU time: "
+            + "(best run), their means, promptTokensPerCpuSecond and genTokensPerCpuSecond (per second of the calling thread's CPU time: "
             + "with --threads 1 all of the work, and steadier than the wall clock on a shared machine), parameters "
             + "and activeParameters.")
     boolean json;
@@ -104,7 +104,7 @@ final class BenchGenerateCommand implements Callable<Integer> {
         Run warm = run(model, prompt);
         long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
         while (System.nanoTime() < warmEnd) run(model, prompt);
-        double bestPrompt = 0, bestGen = 0, bestGenCpu = 0, sumPromptSec = 0, sumGenSec = 0;
+        double bestPrompt = 0, bestGen = 0, bestGenCpu = 0, bestPromptCpu = 0, sumPromptSec = 0, sumGenSec = 0;
         int[] tokens = warm.tokens;
         for (int r = 0; r < repeats; r++) {
             Run run = run(model, prompt);
@@ -114,17 +114,19 @@ final class BenchGenerateCommand implements Callable<Integer> {
             bestPrompt = Math.max(bestPrompt, promptTokens / run.promptSeconds);
             bestGen = Math.max(bestGen, genTokens / run.genSeconds);
             bestGenCpu = Math.max(bestGenCpu, genTokens / run.genCpuSeconds);
+            bestPromptCpu = Math.max(bestPromptCpu, promptTokens / run.promptCpuSeconds);
             sumPromptSec += run.promptSeconds;
             sumGenSec += run.genSeconds;
         }
         double meanPrompt = promptTokens * repeats / sumPromptSec;
         double meanGen = genTokens * repeats / sumGenSec;
-        print(config, model, floats, bestPrompt, bestGen, meanPrompt, meanGen, bestGenCpu, tokens);
+        print(config, model, floats, bestPrompt, bestGen, meanPrompt, meanGen, bestPromptCpu, bestGenCpu, tokens);
         return 0;
     }
 
     /** Wall seconds of prefill and decoding, the calling thread's CPU seconds of decoding, the greedy tokens. */
-    private record Run(double promptSeconds, double genSeconds, double genCpuSeconds, int[] tokens) {}
+    private record Run(double promptSeconds, double genSeconds, double promptCpuSeconds, double genCpuSeconds,
+            int[] tokens) {}
 
     private static final ThreadMXBean CLOCK = ManagementFactory.getThreadMXBean();
 
@@ -135,6 +137,7 @@ final class BenchGenerateCommand implements Callable<Integer> {
     /** Prefill, then greedy decoding: each step feeds the argmax of the last logits. */
     private Run run(TransformerLm model, int[] prompt) {
         KvCache cache = model.newCache();
+        long c0 = cpuNanos();
         long t0 = System.nanoTime();
         Tensor logits = model.forwardIncremental(new IntTensor(prompt, new int[] {prompt.length}), cache).logits().value();
         int next = argmaxLast(logits);
@@ -148,7 +151,7 @@ final class BenchGenerateCommand implements Callable<Integer> {
         }
         long t2 = System.nanoTime();
         long c2 = cpuNanos();
-        return new Run((t1 - t0) / 1e9, (t2 - t1) / 1e9, (c2 - c1) / 1e9, generated);
+        return new Run((t1 - t0) / 1e9, (t2 - t1) / 1e9, (c1 - c0) / 1e9, (c2 - c1) / 1e9, generated);
     }
 
     /** The id of the largest logit at the last position of logits [1, T, vocab] (the lowest id on ties). */
@@ -197,7 +200,7 @@ final class BenchGenerateCommand implements Callable<Integer> {
     }
 
     private void print(TransformerConfig c, TransformerLm model, long params, double prompt, double gen,
-            double meanPrompt, double meanGen, double genCpu, int[] tokens) {
+            double meanPrompt, double meanGen, double promptCpu, double genCpu, int[] tokens) {
         PrintWriter out = spec.commandLine().getOut();
         String backend = Backend.current().name().toLowerCase(Locale.ROOT);
         long active = model.activeParameterCount();
@@ -222,17 +225,18 @@ final class BenchGenerateCommand implements Callable<Integer> {
             line.put("genTokensPerSecond", gen);
             line.put("meanPromptTokensPerSecond", meanPrompt);
             line.put("meanGenTokensPerSecond", meanGen);
+            line.put("promptTokensPerCpuSecond", promptCpu);
             line.put("genTokensPerCpuSecond", genCpu);
             line.put("lastToken", tokens[tokens.length - 1]);
             out.println(Json.line(line));
         } else {
             out.printf(Locale.ROOT, "generate vocab=%d dim=%d layers=%d heads=%d/%d experts=%d top-k=%d ffn=%d "
                     + "(%.1fM parameters, %.1fM active), %d threads, %s backend: prompt %d tokens at %.0f tokens/s "
-                    + "(mean %.0f), generation %d tokens at %.1f tokens/s (mean %.1f; %.1f per second of the calling "
+                    + "(mean %.0f; %.0f per CPU second), generation %d tokens at %.1f tokens/s (mean %.1f; %.1f per second of the calling "
                     + "thread's CPU), best of %d%n",
                     c.vocab(), c.dModel(), c.layers(), c.heads(), c.kvHeads(), c.experts(), c.topK(),
                     c.expertHidden(), params / 1e6, active / 1e6, Parallel.threads(), backend, promptTokens, prompt,
-                    meanPrompt, genTokens, gen, meanGen, genCpu, repeats);
+                    meanPrompt, promptCpu, genTokens, gen, meanGen, genCpu, repeats);
         }
         out.flush();
     }
