@@ -26,8 +26,10 @@ import org.moe4j.tensor.Tensor;
 public final class DotGemm {
     private static final VectorSpecies<Float> S = Backend.FLOATS;
     private static final int L = S.length();
-    /** Weight rows per register tile (and the unit threads split n by). */
+    /** Weight rows per narrow register tile. */
     static final int NR = 4;
+    /** Weight rows threads split n by: whole blocks of the 16-row butterfly tile where it runs. */
+    private static final int UNIT = L == 16 ? 16 : NR;
     /** x rows per register tile. */
     static final int MR = 4;
     /** Multiply-adds per thread below which a hand-off to the pool costs more than it saves. */
@@ -87,11 +89,11 @@ public final class DotGemm {
             reference(m, n, k, x, offX, ldx, w, offW, ldw, bias, offBias, y, offY, ldy);
             return;
         }
-        int units = (n + NR - 1) / NR;
+        int units = (n + UNIT - 1) / UNIT;
         long macs = (long) m * n * Math.max(k, 1);
         int chunks = (int) Math.min(Math.min(units, Parallel.threads()), Math.max(1, macs / MACS_PER_THREAD));
         Parallel.forChunks(units, chunks, (c, from, to) -> columns(m, k, x, offX, ldx, w, offW, ldw, bias, offBias,
-                y, offY, ldy, from * NR, Math.min(n, to * NR)));
+                y, offY, ldy, from * UNIT, Math.min(n, to * UNIT)));
     }
 
     /**
@@ -126,8 +128,8 @@ public final class DotGemm {
             }
             return y;
         }
-        // Work items: (group, unit of NR weight rows), in group order; an item's cost is rows x NR x k.
-        int units = (n + NR - 1) / NR;
+        // Work items: (group, unit of UNIT weight rows), in group order; an item's cost is rows x UNIT x k.
+        int units = (n + UNIT - 1) / UNIT;
         long total = (long) rows * n * Math.max(1, k);
         int chunks = (int) Math.min(Parallel.threads(), Math.max(1, total / MACS_PER_THREAD));
         if (chunks <= 1) {
@@ -150,8 +152,8 @@ public final class DotGemm {
                 // This chunk's share of group g, in whole units: those whose cost midpoint lies in [lo, hi).
                 int u0 = unitAt(lo, before[g], rs, units), u1 = unitAt(hi, before[g], rs, units);
                 if (u1 > u0) {
-                    columns(rs, k, xa, ox + r0 * k, k, wa, ow + g * n * k, k, null, 0, ya, r0 * n, n, u0 * NR,
-                            Math.min(n, u1 * NR));
+                    columns(rs, k, xa, ox + r0 * k, k, wa, ow + g * n * k, k, null, 0, ya, r0 * n, n, u0 * UNIT,
+                            Math.min(n, u1 * UNIT));
                 }
             }
         });
