@@ -1,6 +1,7 @@
 package org.moe4j.autograd;
 
 import org.moe4j.common.ShapeException;
+import org.moe4j.kernel.DotGemm;
 import org.moe4j.kernel.GroupedGemm;
 import org.moe4j.tensor.Tensor;
 
@@ -11,9 +12,16 @@ import org.moe4j.tensor.Tensor;
 public final class GroupedMatmul {
     private GroupedMatmul() {}
 
-    /** x [rows, in], w [groups, out, in], offsets [groups + 1] to y [rows, out] with y_g = x_g w_g^T. */
+    /**
+     * x [rows, in], w [groups, out, in], offsets [groups + 1] to y [rows, out] with y_g = x_g w_g^T. Inference
+     * (nothing to record, float32) takes {@link DotGemm#grouped}, so a token's experts give the same bits in any
+     * batch.
+     */
     public static Variable apply(Variable x, Variable w, int[] offsets) {
         int[] groupOffsets = offsets.clone();
+        if (LinearAlgebra.inference(x.value(), w.value(), x, w)) {
+            return Variable.result("groupedMatmul", DotGemm.grouped(x.value(), w.value(), groupOffsets), null, x);
+        }
         Tensor y = GroupedGemm.forward(x.value(), w.value(), groupOffsets);
         return Variable.result("groupedMatmul", y, g -> new Tensor[] {
                 x.requiresGrad() ? GroupedGemm.backwardInput(g, w.value(), groupOffsets) : null,

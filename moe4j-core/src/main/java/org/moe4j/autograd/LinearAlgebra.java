@@ -1,7 +1,9 @@
 package org.moe4j.autograd;
 
 import java.util.Arrays;
+import org.moe4j.kernel.DotGemm;
 import org.moe4j.kernel.Gemm;
+import org.moe4j.tensor.DType;
 import org.moe4j.tensor.Shapes;
 import org.moe4j.tensor.Tensor;
 
@@ -33,11 +35,17 @@ public final class LinearAlgebra {
 
     /**
      * A dense layer as in PyTorch: {@code x [..., in]}, {@code weight [out, in]}, {@code bias [out]} or null;
-     * returns {@code x weight^T + bias}, shaped {@code [..., out]}.
+     * returns {@code x weight^T + bias}, shaped {@code [..., out]}. Without a gradient to record (inference),
+     * float32 takes {@link DotGemm}, whose every output is the same whatever the batch; else the {@link Gemm}.
      */
     public static Variable linear(Variable x, Variable weight, Variable biasOrNull) {
         Tensor xv = x.value();
         Tensor w = weight.value();
+        if (inference(xv, w, x, weight, biasOrNull)) {
+            // Nothing records, so no backward is kept: the result is a leaf named after the op.
+            return Variable.result("linear", DotGemm.linear(xv, w, biasOrNull == null ? null : biasOrNull.value()),
+                    null, x);
+        }
         Tensor y = Gemm.linear(xv, w, biasOrNull == null ? null : biasOrNull.value());
         int in = w.dim(1);
         int out = w.dim(0);
@@ -58,5 +66,17 @@ public final class LinearAlgebra {
         return biasOrNull == null
                 ? Variable.result("linear", y, backward, x, weight)
                 : Variable.result("linear", y, backward, x, weight, biasOrNull);
+    }
+
+    /** No gradient will be recorded and every operand is float32: the inference kernels apply. */
+    static boolean inference(Tensor xv, Tensor w, Variable... operands) {
+        if (xv.dtype() != DType.F32 || w.dtype() != DType.F32) return false;
+        boolean record = GradMode.enabled();
+        for (Variable v : operands) {
+            if (v == null) continue;
+            if (v.value().dtype() != DType.F32) return false;
+            if (record && v.requiresGrad()) return false;
+        }
+        return true;
     }
 }

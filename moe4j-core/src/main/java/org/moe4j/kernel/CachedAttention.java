@@ -50,33 +50,58 @@ public final class CachedAttention {
         int stride = kvHeads * d;
         int l = S.length();
         int upper = S.loopBound(d);
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < lim; j++) {
-            int ki = j * stride + kvh * d;
-            FloatVector a = FloatVector.zero(S);
-            int c = 0;
-            for (; c < upper; c += l) {
-                a = FloatVector.fromArray(S, q, qi + c).lanewise(VectorOperators.FMA, FloatVector.fromArray(S, k, ki + c), a);
+        // Scores four keys at a time (four independent FMA chains over one query load); each score is the
+        // lanes added by DotGemm's fixed tree, then the tail, so it does not depend on its neighbours.
+        int base = kvh * d;
+        int j = 0;
+        for (; j + 4 <= lim; j += 4) {
+            int k0 = j * stride + base, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int c = 0; c < upper; c += l) {
+                FloatVector qv = FloatVector.fromArray(S, q, qi + c);
+                a0 = qv.fma(FloatVector.fromArray(S, k, k0 + c), a0);
+                a1 = qv.fma(FloatVector.fromArray(S, k, k1 + c), a1);
+                a2 = qv.fma(FloatVector.fromArray(S, k, k2 + c), a2);
+                a3 = qv.fma(FloatVector.fromArray(S, k, k3 + c), a3);
             }
-            float dot = VectorMath.sumLanes(a);
-            for (; c < d; c++) dot += q[qi + c] * k[ki + c];
-            p[j] = dot * scale;
-            max = Math.max(max, p[j]);
+            p[j] = tail(DotGemm.tree(a0), q, qi, k, k0, upper, d) * scale;
+            p[j + 1] = tail(DotGemm.tree(a1), q, qi, k, k1, upper, d) * scale;
+            p[j + 2] = tail(DotGemm.tree(a2), q, qi, k, k2, upper, d) * scale;
+            p[j + 3] = tail(DotGemm.tree(a3), q, qi, k, k3, upper, d) * scale;
         }
-        float sum = VectorMath.exp(p, 0, -max, p, 0, lim);
-        java.util.Arrays.fill(acc, 0f);
-        for (int j = 0; j < lim; j++) {
-            int vi = j * stride + kvh * d;
-            float w = p[j];
-            int c = 0;
-            for (; c < upper; c += l) {
-                FloatVector.fromArray(S, v, vi + c).lanewise(VectorOperators.FMA, w, FloatVector.fromArray(S, acc, c))
-                        .intoArray(acc, c);
+        for (; j < lim; j++) {
+            int ki = j * stride + base;
+            FloatVector a = FloatVector.zero(S);
+            for (int c = 0; c < upper; c += l) {
+                a = FloatVector.fromArray(S, q, qi + c).fma(FloatVector.fromArray(S, k, ki + c), a);
             }
-            for (; c < d; c++) acc[c] += w * v[vi + c];
+            p[j] = tail(DotGemm.tree(a), q, qi, k, ki, upper, d) * scale;
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (j = 0; j < lim; j++) max = Math.max(max, p[j]);
+        float sum = VectorMath.exp(p, 0, -max, p, 0, lim);
+        // Values: each output chunk stays in a register while the keys are summed into it in key order.
+        int c = 0;
+        for (; c < upper; c += l) {
+            FloatVector a = FloatVector.zero(S);
+            for (j = 0; j < lim; j++) {
+                a = FloatVector.fromArray(S, v, j * stride + base + c).lanewise(VectorOperators.FMA, p[j], a);
+            }
+            a.intoArray(acc, c);
+        }
+        for (; c < d; c++) {
+            float a = 0;
+            for (j = 0; j < lim; j++) a += p[j] * v[j * stride + base + c];
+            acc[c] = a;
         }
         float inv = 1f / sum;
-        for (int c = 0; c < d; c++) out[qi + c] = acc[c] * inv;
+        for (c = 0; c < d; c++) out[qi + c] = acc[c] * inv;
+    }
+
+    /** A dot product's depth past the last whole vector, [from, d), added to {@code s} in order. */
+    private static float tail(float s, float[] q, int qi, float[] k, int ki, int from, int d) {
+        for (int c = from; c < d; c++) s = Math.fma(q[qi + c], k[ki + c], s);
+        return s;
     }
 
     /** The definition in double precision, one (query, head) row at a time. */
