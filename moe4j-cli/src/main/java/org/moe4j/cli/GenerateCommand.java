@@ -43,7 +43,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "A checkpoint directory, or a run directory (its latest).")
+    @Option(names = "--model", required = true,
+            description = "A checkpoint or run directory (its latest), a Hugging Face model directory, or a .gguf file.")
     Path model;
 
     static final class Prompt {

@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
         versionProvider = VersionProvider.class,
         description = "A Mixture-of-Experts engine for the JVM.",
         subcommands = {QuickstartCommand.class, TrainCommand.class, EvalCommand.class, InspectCommand.class,
-                ReportCommand.class, InfoCommand.class, BenchCommand.class, GenerateCommand.class,
+                ReportCommand.class, InfoCommand.class, BenchCommand.class, GenerateCommand.class, ConvertCommand.class,
                 TokenizerCommand.class},
         usageHelpAutoWidth = true)
 public final class Main implements Callable<Integer> {

@@ -126,6 +126,17 @@ public final class BpeTokenizer implements Tokenizer {
         this.splitter = new AddedTokenSplitter(added);
     }
 
+    /**
+     * A tokenizer from its parts (as a file format other than tokenizer.json stores them, e.g. GGUF metadata): the
+     * model vocabulary (byte-level token strings to ids, all 256 bytes among them), merges by rank, added tokens,
+     * the pre-tokenizer, whether whole-vocabulary pieces skip merging, and the special roles (null: guessed from
+     * names). An inconsistent vocabulary or merge list is a Moe4jException naming the entry.
+     */
+    public static BpeTokenizer of(Map<String, Integer> modelVocab, List<String[]> merges, List<AddedToken> addedTokens,
+            PreTokenizer preTokenizer, boolean ignoreMerges, SpecialRoles roles) {
+        return new BpeTokenizer(modelVocab, merges, addedTokens, preTokenizer, null, ignoreMerges, roles, MISUSE);
+    }
+
     /** A copy with the given bos/eos/pad roles (from a model's config), instead of those guessed from names. */
     public BpeTokenizer withRoles(SpecialRoles roles) {
         for (OptionalInt id : List.of(roles.bos(), roles.eos(), roles.pad())) {

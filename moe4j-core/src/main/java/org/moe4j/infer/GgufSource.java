@@ -1,0 +1,32 @@
+package org.moe4j.infer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.moe4j.io.gguf.GgufModel;
+import org.moe4j.io.tokenizer.Tokenizer;
+
+/**
+ * A GGUF model file of one of llama.cpp's MoE architectures ({@link org.moe4j.io.gguf.GgufArchitecture}), with
+ * the tokenizer in its metadata when moe4j reads it (byte-level BPE); otherwise the model runs from token ids.
+ */
+public final class GgufSource implements ModelSource {
+    @Override
+    public String name() {
+        return "a GGUF file";
+    }
+
+    @Override
+    public boolean recognizes(Path path) {
+        return Files.isRegularFile(path) && path.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf");
+    }
+
+    @Override
+    public LoadedModel load(Path path) {
+        GgufModel.Loaded g = GgufModel.load(path);
+        Optional<Tokenizer> tokenizer = g.tokenizer().map(t -> t);
+        String note = tokenizer.isPresent() ? "" : " (no tokenizer: " + g.tokenizerNote() + ")";
+        return new LoadedModel(g.model(), tokenizer, "GGUF " + g.architecture().ggufName() + " from " + path + ", "
+                + g.model().parameterCount() + " parameters" + note);
+    }
+}

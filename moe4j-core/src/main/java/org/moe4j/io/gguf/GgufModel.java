@@ -1,0 +1,176 @@
+package org.moe4j.io.gguf;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.moe4j.autograd.Variable;
+import org.moe4j.common.Rng;
+import org.moe4j.io.tokenizer.BpeTokenizer;
+import org.moe4j.io.tokenizer.Tokenizer;
+import org.moe4j.model.TransformerConfig;
+import org.moe4j.model.TransformerLm;
+import org.moe4j.tensor.DType;
+import org.moe4j.tensor.QuantFormat;
+import org.moe4j.tensor.Tensor;
+
+/**
+ * A {@link TransformerLm} as a GGUF file with llama.cpp's metadata keys and tensor names for the MoE architectures
+ * ({@link GgufArchitecture}), so that llama.cpp runs a file moe4j wrote and moe4j runs one llama.cpp's converter
+ * wrote. Every tensor the metadata implies must be there with its exact shape and every tensor of the file used;
+ * metadata that changes the computation in a way moe4j does not implement (rope scaling, sliding windows, logit
+ * soft-capping, another gating function) is a {@link GgufFormatException} naming the key.
+ */
+public final class GgufModel {
+    /** A model read from a GGUF file, with its tokenizer or the reason there is none. */
+    public record Loaded(TransformerLm model, GgufArchitecture architecture, Optional<BpeTokenizer> tokenizer,
+            String tokenizerNote) {}
+
+    /** Reports conversion progress: {@code done} of {@code total} tensors, the last one named. */
+    @FunctionalInterface
+    public interface Progress {
+        Progress NONE = (done, total, name) -> {};
+
+        void tensor(int done, int total, String name);
+    }
+
+    private GgufModel() {}
+
+    /** Loads the model and its tokenizer from {@code file}; the weights are copied to the heap as float32. */
+    public static Loaded load(Path file) {
+        try (GgufFile f = GgufFile.open(file)) {
+            return load(f);
+        }
+    }
+
+    /** Loads the model (float32 weights on the heap) and tokenizer from an open file. */
+    public static Loaded load(GgufFile f) {
+        GgufArchitecture arch = architecture(f);
+        TransformerConfig config = config(f);
+        TransformerLm model = new TransformerLm(config, new Rng(0));
+        readWeights(f, model, arch);
+        GgufTokenizer.Result tok = GgufTokenizer.read(f);
+        if (tok.tokenizer().isPresent() && tok.tokenizer().get().vocabSize() > config.vocab()) {
+            tok = new GgufTokenizer.Result(Optional.empty(), "the tokenizer has " + tok.tokenizer().get().vocabSize()
+                    + " ids, more than the model's " + config.vocab());
+        }
+        return new Loaded(model, arch, tok.tokenizer(), tok.note());
+    }
+
+    /** The file's architecture; an unknown one is a {@link GgufFormatException} naming it. */
+    public static GgufArchitecture architecture(GgufFile f) {
+        String name = f.string(GgufKeys.ARCHITECTURE);
+        GgufArchitecture arch = GgufArchitecture.byName(name);
+        if (arch == null) {
+            throw new GgufFormatException(f.source(), "metadata '" + GgufKeys.ARCHITECTURE + "'", "'" + name
+                    + "' is not an architecture moe4j reads; it reads " + GgufArchitecture.known());
+        }
+        return arch;
+    }
+
+    /** The model configuration in the file's metadata (checked against the tensors when the weights are read). */
+    public static TransformerConfig config(GgufFile f) {
+        return new GgufKeys.Reader(f, architecture(f)).config();
+    }
+
+    // ---- reading weights ---------------------------------------------------------------------------------------
+
+    /** Fills every parameter of {@code model} from {@code f}; missing, misshapen and unused tensors are errors. */
+    public static void readWeights(GgufFile f, TransformerLm model, GgufArchitecture arch) {
+        Map<String, Variable> params = model.namedParameters();
+        TransformerConfig c = model.config();
+        Set<String> used = new HashSet<>();
+        for (GgufTensorNames.Entry e : GgufTensorNames.of(model)) {
+            Tensor p = params.get(e.parameter()).value();
+            int[] shape = e.kind() == GgufTensorNames.Kind.LEADING_ONE ? Arrays.copyOfRange(p.shape(), 1, p.rank())
+                    : p.shape();
+            checkShape(f, e.file(), shape, arch);
+            Tensor t = f.tensor(e.file());
+            if (arch.interleavedRope()) {
+                if (e.kind() == GgufTensorNames.Kind.ROPE_Q) t = RopeOrder.fromInterleaved(t, c.heads(), c.headDim());
+                if (e.kind() == GgufTensorNames.Kind.ROPE_K) t = RopeOrder.fromInterleaved(t, c.kvHeads(), c.headDim());
+            }
+            p.copyFrom(t.reshape(p.shape()));
+            used.add(e.file());
+        }
+        List<String> unused = new ArrayList<>();
+        for (GgufTensorInfo t : f.tensors()) if (!used.contains(t.name())) unused.add(t.name());
+        if (!unused.isEmpty()) {
+            throw new GgufFormatException(f.source(), "tensor '" + unused.get(0) + "'", "is not a weight of this "
+                    + arch.ggufName() + " model as its metadata describes it (" + unused.size() + " unused tensor(s): "
+                    + String.join(", ", unused.subList(0, Math.min(5, unused.size()))) + (unused.size() > 5 ? ", ..." : "")
+                    + "); check the metadata (block_count, expert_count, leading_dense_block_count ...) against the"
+                    + " tensors");
+        }
+    }
+
+    static void checkShape(GgufFile f, String name, int[] shape, GgufArchitecture arch) {
+        if (!f.contains(name)) {
+            throw new GgufFormatException(f.source(), "tensor '" + name + "'", "is missing; the " + arch.ggufName()
+                    + " metadata describes a model that needs it " + Arrays.toString(shape));
+        }
+        long[] actual = f.info(name).shape();
+        boolean same = actual.length == shape.length;
+        for (int i = 0; same && i < shape.length; i++) same = actual[i] == shape[i];
+        if (!same) {
+            throw new GgufFormatException(f.source(), "tensor '" + name + "' shape", Arrays.toString(actual)
+                    + " but the metadata makes it " + Arrays.toString(shape) + " (outermost first)");
+        }
+    }
+
+    // ---- writing -----------------------------------------------------------------------------------------------
+
+    /**
+     * Writes {@code model} as {@code arch} to {@code file} (through a temporary file renamed into place), matrices in
+     * {@code type} and norms, biases and routers in F32; a matrix whose rows do not fill whole blocks of a block
+     * format is written as F16, as llama.cpp's converter does. The tokenizer may be null. Returns a note on what
+     * was left out (empty when nothing was).
+     */
+    public static String save(TransformerLm model, GgufArchitecture arch, Tokenizer tokenizer, QuantFormat type,
+            Path file, Progress progress) {
+        GgufWriter w = new GgufWriter();
+        String note = fill(w, model, arch, tokenizer, type, progress);
+        w.write(file);
+        return note;
+    }
+
+    /** Puts the model's metadata, tokenizer and tensors into {@code w}; see {@link #save}. */
+    public static String fill(GgufWriter w, TransformerLm model, GgufArchitecture arch, Tokenizer tokenizer,
+            QuantFormat type, Progress progress) {
+        TransformerConfig c = model.config();
+        arch.checkExpressible(c);
+        GgufKeys.write(w, c, arch, type);
+        String note = GgufTokenizer.write(w, tokenizer, c.vocab());
+        Map<String, Variable> params = model.namedParameters();
+        List<GgufTensorNames.Entry> entries = new ArrayList<>(GgufTensorNames.of(model));
+        boolean needsOutput = arch == GgufArchitecture.QWEN2MOE || arch == GgufArchitecture.OLMOE;
+        if (model.head() == null && needsOutput) {
+            // llama.cpp's qwen2moe and olmoe require output.weight: a tied model stores the embedding twice
+            entries.add(new GgufTensorNames.Entry("embedding.weight", GgufTensorNames.OUTPUT,
+                    GgufTensorNames.Kind.PLAIN, false));
+        }
+        for (int i = 0; i < entries.size(); i++) {
+            GgufTensorNames.Entry e = entries.get(i);
+            Tensor p = params.get(e.parameter()).value().contiguous();
+            if (e.kind() == GgufTensorNames.Kind.LEADING_ONE) p = p.reshape(Arrays.copyOfRange(p.shape(), 1, p.rank()));
+            if (arch.interleavedRope()) {
+                if (e.kind() == GgufTensorNames.Kind.ROPE_Q) p = RopeOrder.toInterleaved(p, c.heads(), c.headDim());
+                if (e.kind() == GgufTensorNames.Kind.ROPE_K) p = RopeOrder.toInterleaved(p, c.kvHeads(), c.headDim());
+            }
+            w.add(e.file(), p.to(DType.F32), formatFor(e, p, type));
+            progress.tensor(i + 1, entries.size(), e.file());
+        }
+        return note;
+    }
+
+    private static QuantFormat formatFor(GgufTensorNames.Entry e, Tensor p, QuantFormat type) {
+        if (e.keepF32() || p.rank() < 2) return QuantFormat.F32;
+        int cols = p.shape()[p.rank() - 1];
+        if (cols % type.blockSize() != 0) return QuantFormat.F16;
+        return type;
+    }
+}
