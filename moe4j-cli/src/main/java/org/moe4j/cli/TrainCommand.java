@@ -90,6 +90,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--trunk", split = ",", description = "CNN trunk channels per stage (default 32,64).")
     java.util.List<Integer> trunk;
 
+    @Option(names = "--augment-padding", description = "Images: random crops with this zero padding (default 0: none).")
+    Integer augmentPadding;
+
+    @Option(names = "--flip", description = "Images: random horizontal flips.")
+    boolean flip;
+
     @Option(names = "--batch", description = "Batch size (default 64, language models 16 sequences).")
     Integer batch;
 
@@ -135,7 +141,12 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (data == null) throw new ParameterException(spec.commandLine(), "--data is required (or --resume)");
         String m = model != null ? model.toLowerCase(Locale.ROOT) : data.strip().startsWith("text:") ? LmRunConfig.MOE : "moe-mlp";
-        if (m.endsWith("-lm")) return trainLm(m, outWriter);
+        if (m.endsWith("-lm")) {
+            if (augmentPadding != null || flip) {
+                throw new ParameterException(spec.commandLine(), "--augment-padding and --flip are for image classifiers");
+            }
+            return trainLm(m, outWriter);
+        }
         for (Object[] lmOnly : new Object[][] {{"--tokenizer", tokenizer}, {"--preset", preset}, {"--seq-len", seqLen},
                 {"--eval-tokens", evalTokens}, {"--eval-every", evalEvery}}) {
             if (lmOnly[1] != null) {
@@ -145,7 +156,8 @@ final class TrainCommand implements Callable<Integer> {
         RunConfig config;
         try {
             TrainConfig tc = new TrainConfig(epochs != null ? epochs : 5, maxSteps, batch != null ? batch : 64, optimizer, lr,
-                    lr / 100, warmup != null ? warmup : 50, 0.01, 0.9, 1.0, seed, checkpointEvery, 3, 10, 50, 0, false, 10);
+                    lr / 100, warmup != null ? warmup : 50, 0.01, 0.9, 1.0, seed, checkpointEvery, 3, 10, 50,
+                    augmentPadding != null ? augmentPadding : 0, flip, 10);
             config = new RunConfig(m, data, experts != null ? experts : 8, topK != null ? topK : 2,
                     router != null ? router : "topk", width, hidden, trunk, tc, null, null, 0.1);
         } catch (Moe4jException e) {

@@ -79,11 +79,25 @@ class TrainCommandTest {
     }
 
     @Test
-    void aDenseCnnTrains(@TempDir Path dir) {
-        MainTest.Run t = trainModel("dense-cnn", dir.resolve("cnn"), "--trunk", "4,8");
+    void aDenseCnnTrainsWithAugmentation(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("cnn");
+        MainTest.Run t = trainModel("dense-cnn", run, "--trunk", "4,8", "--augment-padding", "2", "--flip");
         assertEquals(0, t.code(), t.err());
         assertTrue(t.out().startsWith("dense-cnn on bundled:fashion-mnist-small"), t.out());
         assertTrue(t.out().contains("max-steps after 6 steps"), t.out());
+        JsonNode train = new ObjectMapper().readTree(run.resolve("ckpt-000006/config.json").toFile()).findValue("train");
+        assertEquals(2, train.get("augment_padding").asInt(), train.toString());
+        assertTrue(train.get("horizontal_flip").asBoolean(), train.toString());
+        assertOneLineError(train(dir.resolve("mlp"), "--flip"), 1, "augmentation needs images");
+    }
+
+    @Test
+    void aSigmoidBiasMoeCnnSavesItsRouterBiases(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("cnn");
+        MainTest.Run t = trainModel("moe-cnn", run, "--trunk", "4,8", "--router", "sigmoid-bias");
+        assertEquals(0, t.code(), t.err());
+        String state = Files.readString(run.resolve("ckpt-000006/state.json"));
+        assertTrue(state.contains("router_bias.head.moe0"), "the DeepSeek-V3 selection biases are saved: " + state);
     }
 
     @Test
