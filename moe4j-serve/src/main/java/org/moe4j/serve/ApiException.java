@@ -69,9 +69,10 @@ public final class ApiException extends Moe4jException {
         return new ApiException(503, "server_error", null, "model_loading", "the model is still loading; retry shortly");
     }
 
-    public static ApiException timeout(long seconds) {
+    public static ApiException timeout(java.time.Duration limit) {
+        String t = limit.toMillis() % 1000 == 0 ? limit.toSeconds() + " s" : limit.toMillis() + " ms";
         return new ApiException(504, "timeout_error", null, "request_timeout", "the request did not finish within the"
-                + " server's timeout of " + seconds + " s (--timeout); ask for fewer tokens or retry later");
+                + " server's timeout of " + t + " (--timeout); ask for fewer tokens or retry later");
     }
 
     public static ApiException internal(String message) {

@@ -100,7 +100,7 @@ public final class Moe4jServer implements AutoCloseable {
             LoadedModel model = loader.get();
             Generator generator = Generator.of(model);
             Scheduler scheduler = new Scheduler(generator, config.maxBatch(), config.maxQueue(),
-                    Math.max(1, config.timeout().toSeconds()), metrics);
+                    config.timeout(), metrics);
             ready = new Ready(generator, scheduler, chat.apply(model));
             metrics.ready(true);
         } catch (RuntimeException | OutOfMemoryError e) {

@@ -24,7 +24,7 @@ final class Scheduler implements AutoCloseable {
     private final Generator generator;
     private final int maxBatch;
     private final int capacity;
-    private final long timeoutSeconds;
+    private final java.time.Duration timeout;
     private final Metrics metrics;
     private final AtomicInteger inSystem = new AtomicInteger();
     private final ReentrantLock lock = new ReentrantLock();
@@ -34,11 +34,11 @@ final class Scheduler implements AutoCloseable {
     private volatile boolean stopping;
     private final Thread thread;
 
-    Scheduler(Generator generator, int maxBatch, int maxQueue, long timeoutSeconds, Metrics metrics) {
+    Scheduler(Generator generator, int maxBatch, int maxQueue, java.time.Duration timeout, Metrics metrics) {
         this.generator = generator;
         this.maxBatch = maxBatch;
         this.capacity = maxBatch + maxQueue;
-        this.timeoutSeconds = timeoutSeconds;
+        this.timeout = timeout;
         this.metrics = metrics;
         // A platform thread: it runs the model (which fans out over the kernel pool) and must not pin a carrier.
         this.thread = Thread.ofPlatform().name("moe4j-scheduler").daemon(true).unstarted(this::loop);
@@ -156,7 +156,7 @@ final class Scheduler implements AutoCloseable {
                 } else if (j.expired(now)) {
                     it.remove();
                     j.sequence().cancel();
-                    end(j, Metrics.Outcome.TIMEOUT, new Job.Failed(ApiException.timeout(timeoutSeconds)));
+                    end(j, Metrics.Outcome.TIMEOUT, new Job.Failed(ApiException.timeout(timeout)));
                 }
             }
             while (running.size() < maxBatch && !queue.isEmpty()) {
@@ -180,7 +180,7 @@ final class Scheduler implements AutoCloseable {
             it.remove();
             FinishReason reason = s.finishReason();
             if (reason == FinishReason.CANCELLED) {
-                if (j.timedOut) end(j, Metrics.Outcome.TIMEOUT, new Job.Failed(ApiException.timeout(timeoutSeconds)));
+                if (j.timedOut) end(j, Metrics.Outcome.TIMEOUT, new Job.Failed(ApiException.timeout(timeout)));
                 else end(j, Metrics.Outcome.CANCELLED, new Job.Failed(cancelled()));
             } else if (reason == FinishReason.ERROR) {
                 String why = s.error() == null ? "unknown" : s.error().getMessage();
