@@ -206,7 +206,12 @@ public final class Moe4jServer implements AutoCloseable {
             default -> {
                 if (path.startsWith("/v1/models/")) {
                     method(ex, "GET");
-                    String id = URLDecoder.decode(path.substring("/v1/models/".length()), StandardCharsets.UTF_8);
+                    String id;
+                    try {
+                        id = URLDecoder.decode(path.substring("/v1/models/".length()), StandardCharsets.UTF_8);
+                    } catch (IllegalArgumentException e) {
+                        throw ApiException.notFound("no such model: the id is not valid percent-encoding");
+                    }
                     if (!id.equals(config.modelId())) throw ApiException.modelNotFound(RequestParser.clip(id), config.modelId());
                     sendJson(ex, 200, modelObject());
                 } else {

@@ -54,6 +54,14 @@ final class Http {
         }
     }
 
+    static JsonNode json0(String text) {
+        try {
+            return Moe4jServer.JSON.readTree(text);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The JSON payloads of an SSE body, up to and without {@code [DONE]}, which must end it. */
     static List<JsonNode> events(String sse) {
         List<JsonNode> out = new ArrayList<>();
