@@ -266,6 +266,10 @@ public final class Moe4jServer implements AutoCloseable {
             throw loadFailure != null ? new ApiException(503, "server_error", null, "model_failed",
                     "the model failed to load: " + loadFailure) : ApiException.loading();
         }
+        if (r.scheduler().full()) { // refuse before reading or parsing anything: overload must stay cheap
+            ex.getResponseHeaders().set("Retry-After", "1");
+            throw ApiException.overloaded(r.scheduler().capacity());
+        }
         checkContentType(ex);
         JsonNode body = parse(readBody(ex));
         ApiRequest req = chat ? RequestParser.chat(body) : RequestParser.completion(body);

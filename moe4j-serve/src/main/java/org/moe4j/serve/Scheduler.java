@@ -49,6 +49,11 @@ final class Scheduler implements AutoCloseable {
         return capacity;
     }
 
+    /** Whether a request now would be refused (a hint: {@link #tryReserve} decides). */
+    boolean full() {
+        return stopping || inSystem.get() >= capacity;
+    }
+
     /** Holds a place for one more request; false when the server is full (answer 429). */
     boolean tryReserve() {
         while (true) {
