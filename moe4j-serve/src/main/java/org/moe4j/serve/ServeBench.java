@@ -96,16 +96,37 @@ public final class ServeBench {
             AtomicInteger rejected = new AtomicInteger(), completed = new AtomicInteger(), other = new AtomicInteger();
             long[] rejectNanos = new long[n];
             List<Future<?>> burst = new ArrayList<>();
+            // Raw sockets, one per virtual thread: HttpClient funnels new connections through one selector thread,
+            // which would measure the client's queue rather than the server's answer.
+            int port = server.port();
             for (int i = 0; i < n; i++) {
                 int id = i;
                 burst.add(pool.submit(() -> {
-                    long s = System.nanoTime();
-                    HttpResponse<String> r = send(http, url, id, o.maxTokens());
-                    long took = System.nanoTime() - s;
-                    if (r != null && r.statusCode() == 429) {
+                    int status = 0;
+                    long took = 0;
+                    try (java.net.Socket sock = new java.net.Socket("127.0.0.1", port)) {
+                        sock.setSoTimeout(120_000);
+                        byte[] body = body(id, o.maxTokens()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                        var out = sock.getOutputStream();
+                        long s = System.nanoTime();
+                        out.write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                + "Connection: close\r\nContent-Length: " + body.length + "\r\n\r\n")
+                                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                        out.write(body);
+                        out.flush();
+                        var in = new java.io.BufferedReader(new java.io.InputStreamReader(sock.getInputStream(),
+                                java.nio.charset.StandardCharsets.ISO_8859_1));
+                        String line = in.readLine();
+                        took = System.nanoTime() - s;
+                        if (line != null && line.length() >= 12) status = Integer.parseInt(line.substring(9, 12));
+                        while (in.readLine() != null) { } // the rest of the answer
+                    } catch (IOException | NumberFormatException e) {
+                        status = -1;
+                    }
+                    if (status == 429) {
                         rejected.incrementAndGet();
                         rejectNanos[id] = took;
-                    } else if (r != null && r.statusCode() == 200) {
+                    } else if (status == 200) {
                         completed.incrementAndGet();
                     } else {
                         other.incrementAndGet();
@@ -130,9 +151,7 @@ public final class ServeBench {
     private static HttpResponse<String> send(HttpClient http, URI url, int id, int maxTokens) {
         HttpRequest.Builder b = HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(120));
         if (id < 0) b.GET();
-        else b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
-                "{\"prompt\":\"Request " + id + ": tell me a story.\",\"max_tokens\":" + maxTokens
-                        + ",\"ignore_eos\":true,\"temperature\":0}"));
+        else b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body(id, maxTokens)));
         try {
             HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
             return id < 0 && r.statusCode() != 200 ? null : r;
@@ -142,6 +161,11 @@ public final class ServeBench {
             Thread.currentThread().interrupt();
             return null;
         }
+    }
+
+    private static String body(int id, int maxTokens) {
+        return "{\"prompt\":\"Request " + id + ": tell me a story.\",\"max_tokens\":" + maxTokens
+                + ",\"ignore_eos\":true,\"temperature\":0}";
     }
 
     private static long usage(HttpResponse<String> r) {
