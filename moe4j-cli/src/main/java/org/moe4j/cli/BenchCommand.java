@@ -8,7 +8,7 @@ import picocli.CommandLine.Spec;
 /** {@code moe4j bench}: the parent of the benchmark commands; each prints text or one JSON line. */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Measure kernel and model speed. Use --json for one machine-readable line per run.",
-        subcommands = {BenchMatmulCommand.class, BenchMoeCommand.class, BenchGenerateCommand.class})
+        subcommands = {BenchMatmulCommand.class, BenchMoeCommand.class, BenchGenerateCommand.class, BenchServeCommand.class})
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
         description = "A Mixture-of-Experts engine for the JVM.",
         subcommands = {QuickstartCommand.class, TrainCommand.class, EvalCommand.class, InspectCommand.class,
                 ReportCommand.class, InfoCommand.class, BenchCommand.class, GenerateCommand.class, ConvertCommand.class,
-                TokenizerCommand.class},
+                TokenizerCommand.class, ServeCommand.class},
         usageHelpAutoWidth = true)
 public final class Main implements Callable<Integer> {
     static final String VERBOSE = "--verbose";

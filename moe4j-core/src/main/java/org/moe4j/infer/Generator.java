@@ -7,6 +7,7 @@ import org.moe4j.io.tokenizer.Tokenizer;
 import org.moe4j.model.IncrementalOutput;
 import org.moe4j.model.KvCache;
 import org.moe4j.model.TransformerLm;
+import org.moe4j.moe.RouterStats;
 import org.moe4j.tensor.IntTensor;
 import org.moe4j.tensor.Tensor;
 
@@ -75,9 +76,10 @@ public final class Generator {
      * One model call for every unfinished sequence in {@code sequences}: new ones prefill their prompt, the others
      * decode their last token; each then draws its next token and checks its stops. Finished ones are skipped.
      * A failure while drawing one sequence's token ends that sequence ({@link FinishReason#ERROR}) and no other; a
-     * failure of the model call is thrown before any sequence changes.
+     * failure of the model call is thrown before any sequence changes. Returns the step's router telemetry per MoE
+     * layer (empty when nothing ran), so a server can report expert load.
      */
-    public void step(List<GenerationSequence> sequences) {
+    public List<RouterStats> step(List<GenerationSequence> sequences) {
         List<GenerationSequence> running = new ArrayList<>(sequences.size());
         List<IntTensor> ids = new ArrayList<>(sequences.size());
         List<KvCache> caches = new ArrayList<>(sequences.size());
@@ -87,7 +89,7 @@ public final class Generator {
             ids.add(s.nextInput());
             caches.add(s.cache());
         }
-        if (running.isEmpty()) return;
+        if (running.isEmpty()) return List.of();
         long t0 = System.nanoTime();
         IncrementalOutput out = model.forwardIncremental(ids, caches, true);
         long nanos = System.nanoTime() - t0;
@@ -99,6 +101,7 @@ public final class Generator {
                 s.fail(e);
             }
         }
+        return out.routerStats();
     }
 
     /** Steps all {@code sequences} together until every one has finished; their results in the same order. */

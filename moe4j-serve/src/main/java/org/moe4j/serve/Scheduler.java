@@ -1,0 +1,232 @@
+package org.moe4j.serve;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.moe4j.infer.FinishReason;
+import org.moe4j.infer.GenerationSequence;
+import org.moe4j.infer.Generator;
+import org.moe4j.moe.RouterStats;
+
+/**
+ * Continuous batching: one thread owns the running batch and calls {@link Generator#step} once per iteration over
+ * all its sequences; between steps, finished, cancelled and timed-out sequences leave and queued ones join, up to
+ * {@code maxBatch}. At most {@code maxBatch + maxQueue} requests are in the system; a request beyond that is
+ * refused at once ({@link #tryReserve}). Because a step's output for one sequence does not depend on the others
+ * (dropless routing, per-sequence attention), batching never changes what a request gets.
+ */
+final class Scheduler implements AutoCloseable {
+    private final Generator generator;
+    private final int maxBatch;
+    private final int capacity;
+    private final java.time.Duration timeout;
+    private final Metrics metrics;
+    private final AtomicInteger inSystem = new AtomicInteger();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition work = lock.newCondition();
+    private final ArrayDeque<Job> queue = new ArrayDeque<>(); // guarded by lock
+    private final List<Job> running = new ArrayList<>(); // scheduler thread only
+    private volatile boolean stopping;
+    private final Thread thread;
+
+    Scheduler(Generator generator, int maxBatch, int maxQueue, java.time.Duration timeout, Metrics metrics) {
+        this.generator = generator;
+        this.maxBatch = maxBatch;
+        this.capacity = maxBatch + maxQueue;
+        this.timeout = timeout;
+        this.metrics = metrics;
+        // A platform thread: it runs the model (which fans out over the kernel pool) and must not pin a carrier.
+        this.thread = Thread.ofPlatform().name("moe4j-scheduler").daemon(true).unstarted(this::loop);
+        thread.start();
+    }
+
+    int capacity() {
+        return capacity;
+    }
+
+    /** Whether a request now would be refused (a hint: {@link #tryReserve} decides). */
+    boolean full() {
+        return stopping || inSystem.get() >= capacity;
+    }
+
+    /** Holds a place for one more request; false when the server is full (answer 429). */
+    boolean tryReserve() {
+        while (true) {
+            int n = inSystem.get();
+            if (n >= capacity || stopping) return false;
+            if (inSystem.compareAndSet(n, n + 1)) return true;
+        }
+    }
+
+    /** Gives back a place held by {@link #tryReserve} for a request that was then not submitted. */
+    void release() {
+        inSystem.decrementAndGet();
+    }
+
+    /** Queues a job whose place is reserved; it is accepted from here on and will end exactly once. */
+    void submit(Job job) {
+        metrics.accepted();
+        lock.lock();
+        try {
+            if (stopping) {
+                end(job, Metrics.Outcome.ERROR, new Job.Failed(shuttingDown()));
+                return;
+            }
+            queue.add(job);
+            metrics.queueDepth(queue.size());
+            work.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes the loop so that a cancellation takes effect before the next step even when idle. */
+    void wake() {
+        lock.lock();
+        try {
+            work.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void loop() {
+        while (true) {
+            try {
+                if (!admit()) break;
+                if (running.isEmpty()) continue;
+                long now = System.nanoTime();
+                for (Job j : running) {
+                    if (j.cancelRequested()) {
+                        j.sequence().cancel();
+                    } else if (j.expired(now)) {
+                        j.timedOut = true;
+                        j.sequence().cancel();
+                    }
+                }
+                List<GenerationSequence> batch = new ArrayList<>(running.size());
+                for (Job j : running) batch.add(j.sequence());
+                if (batch.stream().anyMatch(s -> !s.finished())) {
+                    long t0 = System.nanoTime();
+                    List<RouterStats> stats;
+                    try {
+                        stats = generator.step(batch);
+                    } catch (RuntimeException e) {
+                        failRunning("generation failed: " + e.getMessage());
+                        continue;
+                    }
+                    metrics.step(System.nanoTime() - t0, stats);
+                }
+                retireFinished();
+            } catch (Throwable t) { // never let the loop die with requests waiting on it
+                System.err.println("moe4j serve: scheduler fault: " + t);
+                failRunning("scheduler fault: " + t);
+            }
+        }
+        // Stopping: everything still here ends now.
+        lock.lock();
+        try {
+            for (Job j : queue) end(j, Metrics.Outcome.ERROR, new Job.Failed(shuttingDown()));
+            queue.clear();
+        } finally {
+            lock.unlock();
+        }
+        for (Job j : running) {
+            j.sequence().cancel();
+            end(j, Metrics.Outcome.ERROR, new Job.Failed(shuttingDown()));
+        }
+        running.clear();
+        metrics.queueDepth(0);
+        metrics.runningBatch(0);
+    }
+
+    /** Waits for work, drops cancelled or expired queued jobs, fills the batch; false once stopping. */
+    private boolean admit() throws InterruptedException {
+        lock.lock();
+        try {
+            while (!stopping && queue.isEmpty() && running.isEmpty()) work.await(1, TimeUnit.SECONDS);
+            if (stopping) return false;
+            long now = System.nanoTime();
+            for (Iterator<Job> it = queue.iterator(); it.hasNext(); ) {
+                Job j = it.next();
+                if (j.cancelRequested()) {
+                    it.remove();
+                    j.sequence().cancel();
+                    end(j, Metrics.Outcome.CANCELLED, new Job.Failed(cancelled()));
+                } else if (j.expired(now)) {
+                    it.remove();
+                    j.sequence().cancel();
+                    end(j, Metrics.Outcome.TIMEOUT, new Job.Failed(ApiException.timeout(timeout)));
+                }
+            }
+            while (running.size() < maxBatch && !queue.isEmpty()) {
+                Job j = queue.poll();
+                metrics.queueWait.observeNanos(now - j.acceptedNanos);
+                running.add(j);
+            }
+            metrics.queueDepth(queue.size());
+            metrics.runningBatch(running.size());
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void retireFinished() {
+        for (Iterator<Job> it = running.iterator(); it.hasNext(); ) {
+            Job j = it.next();
+            GenerationSequence s = j.sequence();
+            if (!s.finished()) continue;
+            it.remove();
+            FinishReason reason = s.finishReason();
+            if (reason == FinishReason.CANCELLED) {
+                if (j.timedOut) end(j, Metrics.Outcome.TIMEOUT, new Job.Failed(ApiException.timeout(timeout)));
+                else end(j, Metrics.Outcome.CANCELLED, new Job.Failed(cancelled()));
+            } else if (reason == FinishReason.ERROR) {
+                String why = s.error() == null ? "unknown" : s.error().getMessage();
+                end(j, Metrics.Outcome.ERROR, new Job.Failed(ApiException.internal("generation failed: " + why)));
+            } else {
+                end(j, Metrics.Outcome.COMPLETED, new Job.Done(s.result()));
+            }
+        }
+        metrics.runningBatch(running.size());
+    }
+
+    private void failRunning(String message) {
+        for (Job j : running) {
+            j.sequence().cancel();
+            end(j, Metrics.Outcome.ERROR, new Job.Failed(ApiException.internal(message)));
+        }
+        running.clear();
+        metrics.runningBatch(0);
+    }
+
+    private void end(Job j, Metrics.Outcome outcome, Job.Event last) {
+        if (j.end(outcome, last)) inSystem.decrementAndGet();
+    }
+
+    private static ApiException cancelled() {
+        return new ApiException(499, "cancelled", null, "client_closed_request", "the client went away");
+    }
+
+    private static ApiException shuttingDown() {
+        return new ApiException(503, "server_error", null, "shutting_down", "the server is shutting down");
+    }
+
+    /** Stops the loop; queued and running requests end with an error. */
+    @Override
+    public void close() {
+        stopping = true;
+        wake();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
