@@ -5,7 +5,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.moe4j.infer.ChatTemplate;
 import org.moe4j.infer.ModelLoader;
+import org.moe4j.serve.ChatFormatter;
 import org.moe4j.serve.Moe4jServer;
 import org.moe4j.serve.ServerConfig;
 import picocli.CommandLine.Command;
@@ -54,7 +56,8 @@ final class ServeCommand implements Callable<Integer> {
         ServerConfig config = new ServerConfig(host, port, maxBatch, maxQueue, Duration.ofSeconds(timeout),
                 apiKey == null || apiKey.isEmpty() ? null : apiKey, ServerConfig.DEFAULT_MAX_BODY, id);
         PrintWriter err = spec.commandLine().getErr();
-        Moe4jServer server = Moe4jServer.start(config, () -> ModelLoader.load(model));
+        Moe4jServer server = Moe4jServer.start(config, () -> ModelLoader.load(model),
+                loaded -> ChatFormatter.of(ChatTemplate.forModel(model)));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();

@@ -10,6 +10,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.moe4j.common.Moe4jException;
+import org.moe4j.io.gguf.GgufFile;
+import org.moe4j.io.gguf.GgufValue;
+import org.moe4j.io.gguf.GgufValueType;
 
 /**
  * Turns a chat conversation into the prompt text a model was trained on: the model's own Jinja chat template
@@ -90,6 +93,45 @@ public final class ChatTemplate {
 
     public String eosToken() {
         return eosToken;
+    }
+
+    /** GGUF's metadata key for the chat template, as llama.cpp's converter writes it. */
+    public static final String GGUF_KEY = "tokenizer.chat_template";
+
+    /**
+     * The chat template of the model at {@code path}, as {@link ModelLoader} takes it: a directory's
+     * tokenizer_config.json ({@link #load}), a GGUF file's {@value #GGUF_KEY} metadata with its bos/eos token
+     * strings, else the plain default.
+     */
+    public static ChatTemplate forModel(Path path) {
+        if (Files.isDirectory(path)) return load(path);
+        if (!path.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf")) return plain("", "");
+        try (GgufFile gguf = GgufFile.open(path)) {
+            GgufValue source = gguf.value(GGUF_KEY);
+            if (source == null) return plain("", "");
+            if (source.type() != GgufValueType.STRING) {
+                throw new Moe4jException(path + ": metadata " + GGUF_KEY + " is a " + source.type() + ", not a string");
+            }
+            try {
+                return of(source.asString(), ggufToken(gguf, "tokenizer.ggml.bos_token_id"),
+                        ggufToken(gguf, "tokenizer.ggml.eos_token_id"));
+            } catch (TemplateException e) {
+                throw new Moe4jException(path + ": " + GGUF_KEY + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** The text of the token whose id the metadata key holds, or "" when the file does not say. */
+    private static String ggufToken(GgufFile gguf, String idKey) {
+        GgufValue id = gguf.value(idKey);
+        GgufValue tokens = gguf.value("tokenizer.ggml.tokens");
+        if (id == null || !id.type().isInteger() || tokens == null || tokens.type() != GgufValueType.ARRAY
+                || tokens.asArray().elementType() != GgufValueType.STRING) {
+            return "";
+        }
+        String[] texts = tokens.asArray().strings();
+        long i = id.asLong();
+        return i >= 0 && i < texts.length ? texts[(int) i] : "";
     }
 
     /**

@@ -1,6 +1,7 @@
 package org.moe4j.serve;
 
 import java.util.List;
+import org.moe4j.infer.ChatMessage;
 import org.moe4j.infer.SamplingParams;
 
 /**

@@ -79,9 +79,9 @@ public final class Moe4jServer implements AutoCloseable {
         Thread.ofPlatform().name("moe4j-model-loader").daemon(true).start(() -> load(loader, chat));
     }
 
-    /** Opens the port now and loads the model in the background (see {@link #awaitLoaded}). */
+    /** Opens the port now and loads the model in the background (see {@link #awaitLoaded}); chats use the plain template. */
     public static Moe4jServer start(ServerConfig config, Supplier<LoadedModel> loader) {
-        return start(config, loader, ChatFormatter::forModel);
+        return start(config, loader, model -> ChatFormatter.plain());
     }
 
     /** As {@link #start(ServerConfig, Supplier)}, with the chat formatter chosen per model by {@code chat}. */

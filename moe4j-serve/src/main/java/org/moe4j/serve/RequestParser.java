@@ -3,7 +3,9 @@ package org.moe4j.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import org.moe4j.infer.ChatMessage;
 import org.moe4j.infer.GenerationOptions;
 import org.moe4j.infer.InvalidRequestException;
 import org.moe4j.infer.SamplingParams;
@@ -15,6 +17,9 @@ import org.moe4j.infer.SamplingParams;
  * absent.
  */
 final class RequestParser {
+    /** The roles a chat message may have. */
+    static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+
     /** The most prompt token ids or chat messages a request may carry (the model's context limits it further). */
     static final int MAX_ITEMS = 1 << 20;
 
@@ -96,7 +101,7 @@ final class RequestParser {
         object(m, where);
         JsonNode role = m.get("role");
         if (role == null || !role.isTextual()) throw ApiException.invalid(where + ".role", "must be a string");
-        if (!ChatMessage.ROLES.contains(role.textValue())) {
+        if (!ROLES.contains(role.textValue())) {
             throw ApiException.invalid(where + ".role", "unknown role '" + clip(role.textValue())
                     + "'; use system, developer, user, assistant or tool");
         }

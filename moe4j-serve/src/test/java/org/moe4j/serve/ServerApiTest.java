@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.moe4j.infer.ChatMessage;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -122,7 +123,7 @@ class ServerApiTest {
         assertEquals("chat.completion", whole.get("object").asText());
         JsonNode message = whole.get("choices").get(0).get("message");
         assertEquals("assistant", message.get("role").asText());
-        String prompt = new PlainChatFormatter().render(List.of(new ChatMessage("system", "Be brief."),
+        String prompt = ChatFormatter.plain().render(List.of(new ChatMessage("system", "Be brief."),
                 new ChatMessage("user", "Hi there")));
         assertEquals(prompt.getBytes(StandardCharsets.UTF_8).length, whole.get("usage").get("prompt_tokens").asInt());
 
