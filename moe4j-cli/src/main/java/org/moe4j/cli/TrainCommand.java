@@ -38,7 +38,8 @@ final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", description = "moe-cnn, moe-mlp, dense-cnn, dense-mlp (classifiers) or moe-lm, dense-lm "
+    @Option(names = "--model", description = "moe-cnn, moe-mlp, dense-cnn, dense-mlp, dense-cnn-total, dense-mlp-total (classifiers; "
+            + "dense: the MoE model's active parameters, -total: its total) or moe-lm, dense-lm "
             + "(language models on text:) (default: moe-mlp, or moe-lm for text: data).")
     String model;
 

@@ -81,9 +81,9 @@ class TrainCommandTest {
     @Test
     void aDenseCnnTrainsWithAugmentation(@TempDir Path dir) throws Exception {
         Path run = dir.resolve("cnn");
-        MainTest.Run t = trainModel("dense-cnn", run, "--trunk", "4,8", "--augment-padding", "2", "--flip");
+        MainTest.Run t = trainModel("dense-cnn-total", run, "--trunk", "4,8", "--augment-padding", "2", "--flip");
         assertEquals(0, t.code(), t.err());
-        assertTrue(t.out().startsWith("dense-cnn on bundled:fashion-mnist-small"), t.out());
+        assertTrue(t.out().startsWith("dense-cnn-total on bundled:fashion-mnist-small"), t.out());
         assertTrue(t.out().contains("max-steps after 6 steps"), t.out());
         JsonNode train = new ObjectMapper().readTree(run.resolve("ckpt-000006/config.json").toFile()).findValue("train");
         assertEquals(2, train.get("augment_padding").asInt(), train.toString());

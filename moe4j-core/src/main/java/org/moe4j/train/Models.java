@@ -21,7 +21,7 @@ import org.moe4j.train.data.Dataset;
 /**
  * Builds a run's classifier ({@link org.moe4j.model}) from its {@link RunConfig}: the MoE head of the flags
  * (width, experts, top-k, router, expert hidden) on the data's shape; the dense kinds are the baselines with as many
- * active FFN weights. The same seed builds the same weights.
+ * active FFN weights, or as many in all (the "-total" kinds). The same seed builds the same weights.
  */
 public final class Models {
     private Models() {}
@@ -35,10 +35,12 @@ public final class Models {
             int[] s = data.sampleShape(); // [c, h, w]
             MoeCnnConfig moe = new MoeCnnConfig(new ConvTrunkConfig(s[0], s[1], s[2], config.trunk(), 3), classes, head,
                     ConvMoeConfig.none());
-            return config.moe() ? moe : DenseCnnConfig.matchingActive(moe);
+            if (config.moe()) return moe;
+            return config.matchesTotal() ? DenseCnnConfig.matchingTotal(moe) : DenseCnnConfig.matchingActive(moe);
         }
         MoeMlpConfig moe = new MoeMlpConfig(data.sampleSize(), classes, head);
-        return config.moe() ? moe : DenseMlpConfig.matchingActive(moe);
+        if (config.moe()) return moe;
+        return config.matchesTotal() ? DenseMlpConfig.matchingTotal(moe) : DenseMlpConfig.matchingActive(moe);
     }
 
     /** A fresh model for {@code config} on data shaped like {@code data}. */

@@ -10,7 +10,8 @@ import org.moe4j.train.data.Normalization;
  * Everything a training run was started with, saved in each checkpoint's config.json, so that {@code eval},
  * {@code inspect}, {@code report} and {@code train --resume} rebuild the same model on the same data.
  *
- * @param model              "moe-cnn", "moe-mlp", "dense-cnn" or "dense-mlp"
+ * @param model              "moe-cnn", "moe-mlp", "dense-cnn" or "dense-mlp" (dense baselines with the MoE model's
+ *                           active parameters), "dense-cnn-total" or "dense-mlp-total" (with its total parameters)
  * @param data               the {@code --data} spec
  * @param experts            routed experts per MoE layer
  * @param topK               experts per example
@@ -25,11 +26,13 @@ import org.moe4j.train.data.Normalization;
  */
 public record RunConfig(String model, String data, int experts, int topK, String router, int width, int hidden,
         List<Integer> trunk, TrainConfig train, Normalization normalization, List<String> classNames, double validationFraction) {
-    public static final Set<String> MODELS = Set.of("moe-cnn", "moe-mlp", "dense-cnn", "dense-mlp");
+    public static final Set<String> MODELS = Set.of("moe-cnn", "moe-mlp", "dense-cnn", "dense-mlp", "dense-cnn-total",
+            "dense-mlp-total");
 
     public RunConfig {
         if (model == null || !MODELS.contains(model)) {
-            throw new Moe4jException("--model " + model + ": use one of moe-cnn, moe-mlp, dense-cnn, dense-mlp");
+            throw new Moe4jException("--model " + model + ": use one of moe-cnn, moe-mlp, dense-cnn, dense-mlp, "
+                    + "dense-cnn-total, dense-mlp-total");
         }
         if (experts < 1) throw new Moe4jException("--experts must be at least 1, got " + experts);
         if (topK < 1 || topK > experts) throw new Moe4jException("--top-k must be in [1, " + experts + "], got " + topK);
@@ -44,7 +47,12 @@ public record RunConfig(String model, String data, int experts, int topK, String
     }
 
     public boolean cnn() {
-        return model.endsWith("-cnn");
+        return model.contains("-cnn");
+    }
+
+    /** A dense baseline as large as the MoE model in all (rather than active) parameters. */
+    public boolean matchesTotal() {
+        return model.endsWith("-total");
     }
 
     public boolean moe() {

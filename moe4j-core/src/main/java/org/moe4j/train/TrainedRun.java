@@ -58,7 +58,8 @@ public record TrainedRun(Checkpoint checkpoint, RunConfig config, RunData data, 
         }
         if (c.cnn()) m.put("trunk", c.trunk().toString());
         m.put("width", Integer.toString(c.width()));
-        m.put(c.moe() ? "expert hidden" : "ffn hidden", Integer.toString(c.moe() ? c.hidden() : c.topK() * c.hidden()));
+        m.put(c.moe() ? "expert hidden" : "ffn hidden", Integer.toString(c.moe() ? c.hidden()
+                : (c.matchesTotal() ? c.experts() : c.topK()) * c.hidden()));
         TrainConfig t = c.train();
         m.put("epochs", Integer.toString(t.epochs()));
         if (t.maxSteps() > 0) m.put("max steps", Long.toString(t.maxSteps()));
