@@ -36,6 +36,19 @@ final class BenchGenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @Option(names = "--model", paramLabel = "FILE.gguf|DIR", description = "Time this model (any path 'moe4j generate' "
+            + "reads, through ModelLoader; a quantized GGUF stays quantized) instead of a random one; the size flags "
+            + "then do not apply.")
+    java.nio.file.Path modelPath;
+
+    @Option(names = "--save-gguf", paramLabel = "FILE", description = "Write the random model (--preset and size "
+            + "flags) as a llama GGUF file in --save-type and exit, e.g. to time the same file with llama.cpp.")
+    java.nio.file.Path saveGguf;
+
+    @Option(names = "--save-type", defaultValue = "F32", paramLabel = "F32|F16|Q8_0|Q4_0",
+            description = "Matrix format of --save-gguf.")
+    org.moe4j.tensor.QuantFormat saveType;
+
     @Option(names = "--preset", defaultValue = "small", paramLabel = "tiny|small", description = "Base model shape.")
     String preset;
 
@@ -95,7 +108,26 @@ final class BenchGenerateCommand implements Callable<Integer> {
             if (threads < 1) throw usage("--threads must be at least 1, got " + threads);
             Parallel.setThreads(threads);
         }
-        TransformerLm model = new TransformerLm(config, new Rng(seed));
+        TransformerLm model;
+        if (modelPath != null) {
+            if (saveGguf != null) throw usage("--save-gguf writes a random model; it does not go with --model");
+            model = org.moe4j.infer.ModelLoader.load(modelPath).model();
+            config = model.config();
+            if (promptTokens + genTokens + 1 > config.maxSeqLen()) {
+                throw usage("--prompt-tokens + --gen-tokens (" + (promptTokens + genTokens) + ") exceed the model's"
+                        + " context of " + config.maxSeqLen() + " positions");
+            }
+        } else {
+            model = new TransformerLm(config, new Rng(seed));
+            if (saveGguf != null) {
+                org.moe4j.io.gguf.GgufModel.save(model, org.moe4j.io.gguf.GgufArchitecture.LLAMA, null, saveType,
+                        saveGguf, org.moe4j.io.gguf.GgufModel.Progress.NONE);
+                spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s (%s, %.1fM parameters)%n", saveGguf,
+                        saveType, model.parameterCount() / 1e6);
+                spec.commandLine().getOut().flush();
+                return 0;
+            }
+        }
         long floats = model.parameterCount();
         Rng rng = new Rng(seed + 1);
         int[] prompt = new int[promptTokens];
@@ -217,6 +249,7 @@ final class BenchGenerateCommand implements Callable<Integer> {
             line.put("ffn", c.expertHidden());
             line.put("parameters", params);
             line.put("activeParameters", active);
+            line.put("weightBytes", model.weightBytes());
             line.put("promptTokens", promptTokens);
             line.put("genTokens", genTokens);
             line.put("threads", Parallel.threads());
@@ -233,10 +266,10 @@ final class BenchGenerateCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "generate vocab=%d dim=%d layers=%d heads=%d/%d experts=%d top-k=%d ffn=%d "
                     + "(%.1fM parameters, %.1fM active), %d threads, %s backend: prompt %d tokens at %.0f tokens/s "
                     + "(mean %.0f; %.0f per CPU second), generation %d tokens at %.1f tokens/s (mean %.1f; %.1f per second of the calling "
-                    + "thread's CPU), best of %d%n",
+                    + "thread's CPU), best of %d; weights hold %.0f MiB%n",
                     c.vocab(), c.dModel(), c.layers(), c.heads(), c.kvHeads(), c.experts(), c.topK(),
                     c.expertHidden(), params / 1e6, active / 1e6, Parallel.threads(), backend, promptTokens, prompt,
-                    meanPrompt, promptCpu, genTokens, gen, meanGen, genCpu, repeats);
+                    meanPrompt, promptCpu, genTokens, gen, meanGen, genCpu, repeats, model.weightBytes() / 1048576.0);
         }
         out.flush();
     }

@@ -39,6 +39,33 @@ class BenchGenerateCommandTest {
     }
 
     @Test
+    void aSavedQ8ModelIsTimedFromItsFileAndHoldsFewerBytes(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        String file = tmp.resolve("r.gguf").toString();
+        String[] shape = {"--preset", "tiny", "--dim", "64", "--heads", "2", "--ffn", "64", "--vocab", "40"};
+        String[] save = {"bench", "generate", "--save-gguf", file, "--save-type", "Q8_0"};
+        MainTest.Run w = MainTest.run(concat(save, shape));
+        assertEquals(0, w.code(), w.err());
+        assertTrue(w.out().contains("Q8_0"), w.out());
+        String[] timing = {"--prompt-tokens", "4", "--gen-tokens", "2", "--repeats", "1", "--warmup", "0", "--threads",
+            "1", "--json"};
+        MainTest.Run q = MainTest.run(concat(new String[] {"bench", "generate", "--model", file}, timing));
+        assertEquals(0, q.code(), q.err());
+        MainTest.Run f = MainTest.run(concat(concat(new String[] {"bench", "generate"}, shape), timing));
+        assertEquals(0, f.code(), f.err());
+        JsonNode held = JSON.readTree(q.out().strip()), floats = JSON.readTree(f.out().strip());
+        assertEquals(64, held.get("dim").asInt());
+        assertTrue(held.get("weightBytes").asLong() < 0.5 * floats.get("weightBytes").asLong(), held + " vs " + floats);
+        assertTrue(held.get("genTokensPerSecond").asDouble() > 0);
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
     void badFlagsAreUsageErrors() {
         MainTest.Run r = MainTest.run("bench", "generate", "--preset", "huge");
         assertEquals(2, r.code());

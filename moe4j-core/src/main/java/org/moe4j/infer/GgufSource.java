@@ -23,10 +23,17 @@ public final class GgufSource implements ModelSource {
 
     @Override
     public LoadedModel load(Path path) {
-        GgufModel.Loaded g = GgufModel.load(path);
+        GgufModel.Loaded g = GgufModel.loadForInference(path);
         Optional<Tokenizer> tokenizer = g.tokenizer().map(t -> t);
         String note = tokenizer.isPresent() ? "" : " (no tokenizer: " + g.tokenizerNote() + ")";
         return new LoadedModel(g.model(), tokenizer, "GGUF " + g.architecture().ggufName() + " from " + path + ", "
-                + g.model().parameterCount() + " parameters" + note);
+                + g.model().parameterCount() + " parameters" + quantizedNote(g) + note);
+    }
+
+    private static String quantizedNote(GgufModel.Loaded g) {
+        var q = g.model().namedQuantized();
+        if (q.isEmpty()) return "";
+        return " (" + q.size() + " matrices held " + q.values().iterator().next().format() + ", "
+                + g.model().weightBytes() / (1 << 20) + " MiB of weights)";
     }
 }

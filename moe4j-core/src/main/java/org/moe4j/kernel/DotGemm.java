@@ -170,7 +170,7 @@ public final class DotGemm {
      * Output columns [j0, j1) for every row: blocks of L weight rows against one row at a time (their sums come
      * out of {@link #tile1xL} as one vector), then NR at a time, then single dot products at the edge.
      */
-    private static void columns(int m, int k, float[] x, int offX, int ldx, float[] w, int offW, int ldw,
+    static void columns(int m, int k, float[] x, int offX, int ldx, float[] w, int offW, int ldw,
             float[] bias, int offBias, float[] y, int offY, int ldy, int j0, int j1) {
         int j = j0;
         if (L == 16) {

@@ -23,6 +23,10 @@ public final class ExpertLoop {
      * {@code plan}: the same value and gradients as the grouped path.
      */
     public static Variable apply(Experts experts, Variable x, Assignments a, DispatchPlan plan) {
+        if (experts.isQuantized()) {
+            throw new org.moe4j.common.Moe4jException("expert loop: the experts are held quantized; use the grouped"
+                    + " path (ExpertImpl.GROUPED)");
+        }
         int tokens = x.dim(0), dim = x.dim(1);
         int[] offsets = plan.offsets();
         Variable out = Variable.constant(x.value().newZeros(tokens, dim));

@@ -9,21 +9,29 @@ import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.common.ShapeException;
+import org.moe4j.kernel.QuantizedMatmul;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.Module;
+import org.moe4j.tensor.QuantizedTensor;
 
 /**
  * A bank of feed-forward experts with stacked weights, run as grouped GEMMs over rows sorted by expert.
- * All experts share one kind and size; weights use PyTorch's Linear layout per expert.
+ * All experts share one kind and size; weights use PyTorch's Linear layout per expert. For inference the matrices
+ * may be held quantized ({@link #holdQuantized}), stacked as [experts * rows, cols] and run by {@link
+ * QuantizedMatmul#grouped}; such experts refuse to record gradients.
  */
 public final class Experts extends Module {
     private final ExpertKind kind;
     private final int count;
     private final int dim;
     private final int hidden;
-    private final Variable up; // [experts, hidden, dim]; for SwiGLU the "up" projection
-    private final Variable gate; // [experts, hidden, dim]; SwiGLU only, else null
-    private final Variable down; // [experts, dim, hidden]
+    private Variable up; // [experts, hidden, dim]; for SwiGLU the "up" projection
+    private Variable gate; // [experts, hidden, dim]; SwiGLU only, else null
+    private Variable down; // [experts, dim, hidden]
+    // Inference-only quantized forms, set once while loading (the float parameter is then a placeholder), or null.
+    private QuantizedTensor upQ; // [experts * hidden, dim]
+    private QuantizedTensor gateQ; // [experts * hidden, dim]
+    private QuantizedTensor downQ; // [experts * dim, hidden]
     private final Variable upBias; // [experts, hidden], or null
     private final Variable downBias; // [experts, dim], or null
 
@@ -45,7 +53,55 @@ public final class Experts extends Module {
 
     /** Rows [R, dim] grouped by expert ({@code offsets} [count + 1]) to expert outputs [R, dim]. */
     public Variable forward(Variable rows, int[] offsets) {
+        if (isQuantized()) {
+            requireInference("experts", upQ != null ? upQ : gateQ != null ? gateQ : downQ);
+            return ffnQuantized(rows, offsets);
+        }
         return ffn(kind, rows, offsets, up, gate, down, upBias, downBias);
+    }
+
+    /** The grouped FFN with each matrix quantized or float as it is held. */
+    private Variable ffnQuantized(Variable rows, int[] offsets) {
+        Variable h = project(rows, up, upQ, offsets);
+        if (upBias != null) h = GroupedMatmul.addBias(h, upBias, offsets);
+        h = switch (kind) {
+            case RELU -> Activations.relu(h);
+            case GELU -> Activations.gelu(h);
+            case SWIGLU -> Glu.swiglu(project(rows, gate, gateQ, offsets), h);
+        };
+        Variable y = project(h, down, downQ, offsets);
+        return downBias != null ? GroupedMatmul.addBias(y, downBias, offsets) : y;
+    }
+
+    private static Variable project(Variable rows, Variable w, QuantizedTensor q, int[] offsets) {
+        if (q == null) return GroupedMatmul.apply(rows, w, offsets);
+        return Variable.result("groupedMatmul", QuantizedMatmul.grouped(rows.value(), q, offsets), null, rows);
+    }
+
+    /** Holds "up", "gate" or "down" as stacked quantized rows [experts * rows, cols] for inference (see {@link Module}). */
+    @Override
+    public void holdQuantized(String name, QuantizedTensor rows) {
+        switch (name) {
+            case "up" -> {
+                up = quantizeParameter(name, rows);
+                upQ = rows;
+            }
+            case "gate" -> {
+                if (gate == null) throw new Moe4jException("experts: " + kind + " experts have no gate");
+                gate = quantizeParameter(name, rows);
+                gateQ = rows;
+            }
+            case "down" -> {
+                down = quantizeParameter(name, rows);
+                downQ = rows;
+            }
+            default -> super.holdQuantized(name, rows);
+        }
+    }
+
+    /** Whether any expert matrix is held quantized (inference only). */
+    public boolean isQuantized() {
+        return upQ != null || gateQ != null || downQ != null;
     }
 
     /**
@@ -55,6 +111,9 @@ public final class Experts extends Module {
      * differentiable in both the weights and the experts.
      */
     public Variable forwardMerged(Variable rows, int[] offsets, Variable weights) {
+        if (isQuantized()) {
+            throw new Moe4jException("mergedExperts: merging experts needs float weights; these are held quantized");
+        }
         if (weights.rank() != 2 || weights.dim(1) != count || weights.dim(0) != offsets.length - 1) {
             throw ShapeException.of("mergedExperts", "weights must be [groups, " + count + "] with groups = offsets - 1",
                     weights.shape(), new int[] {offsets.length});

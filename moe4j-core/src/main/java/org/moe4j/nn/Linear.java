@@ -4,12 +4,19 @@ import org.moe4j.autograd.LinearAlgebra;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
+import org.moe4j.kernel.QuantizedMatmul;
+import org.moe4j.tensor.QuantizedTensor;
 
-/** {@code y = x W^T + b}, over the last axis of x, with PyTorch's layout and initialisation. */
+/**
+ * {@code y = x W^T + b}, over the last axis of x, with PyTorch's layout and initialisation. For inference the
+ * weight may be held quantized ({@link #holdQuantized}): forward then runs {@link QuantizedMatmul} and refuses to
+ * record gradients.
+ */
 public final class Linear extends Module {
     private final int in;
     private final int out;
-    private final Variable weight; // [out, in]
+    private Variable weight; // [out, in]; a zero-stride placeholder when quantized is set
+    private QuantizedTensor quantized; // [out, in] for inference, or null; set once while loading
     private final Variable bias; // [out], or null
 
     public Linear(int in, int out, boolean bias, Rng rng) {
@@ -22,7 +29,27 @@ public final class Linear extends Module {
 
     /** x [..., in] to [..., out]. */
     public Variable forward(Variable x) {
+        if (quantized != null) {
+            requireInference("linear", quantized);
+            return Variable.result("linear", QuantizedMatmul.linear(x.value(), quantized,
+                    bias == null ? null : bias.value()), null, x);
+        }
         return LinearAlgebra.linear(x, weight, bias);
+    }
+
+    /** Holds the weight as {@code rows} [out, in] for inference, releasing the float weight (see {@link Module}). */
+    @Override
+    public void holdQuantized(String name, QuantizedTensor rows) {
+        if (!name.equals("weight") || rows.rows() != out || rows.cols() != in) {
+            throw new Moe4jException("Linear [" + out + ", " + in + "]: cannot hold '" + name + "' as " + rows);
+        }
+        weight = quantizeParameter("weight", rows);
+        quantized = rows;
+    }
+
+    /** The quantized inference weight [out, in], or null when the weight is float. */
+    public QuantizedTensor quantizedWeight() {
+        return quantized;
     }
 
     public Variable weight() {

@@ -2,11 +2,16 @@ package org.moe4j.nn;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.moe4j.autograd.GradMode;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.autograd.Variable;
+import org.moe4j.tensor.QuantizedTensor;
+import org.moe4j.tensor.Storage;
 import org.moe4j.tensor.Tensor;
 
 /**
@@ -18,6 +23,7 @@ public abstract class Module {
     private final Map<String, Variable> params = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
+    private final Map<String, QuantizedTensor> quantized = new LinkedHashMap<>();
 
     /** Registers a trainable parameter initialised to {@code init} (the tensor is adopted, not copied). */
     protected final Variable parameter(String name, Tensor init) {
@@ -73,6 +79,88 @@ public abstract class Module {
     private void collectBuffers(String prefix, Map<String, Tensor> out) {
         buffers.forEach((name, b) -> out.put(prefix + name, b));
         children.forEach((name, m) -> m.collectBuffers(prefix + name + ".", out));
+    }
+
+    /**
+     * Holds parameter {@code name} as quantized rows for inference only: modules that compute with a quantized
+     * weight ({@link Linear}, the experts) override this; the default refuses with a message naming the module.
+     */
+    public void holdQuantized(String name, QuantizedTensor rows) {
+        throw new Moe4jException(getClass().getSimpleName() + " cannot compute with a quantized '" + name + "' ("
+                + rows + "); keep it float32");
+    }
+
+    /**
+     * Registers {@code rows} as the inference weight behind parameter {@code name} and releases the float values:
+     * the parameter is replaced by a same-shaped zero-stride placeholder (one float), so names and shapes stay but
+     * the memory goes. The rows must hold exactly the parameter's values ([..., cols] flattened to [rows, cols]).
+     * Returns the placeholder, which the module keeps in its field.
+     */
+    protected final Variable quantizeParameter(String name, QuantizedTensor rows) {
+        Variable p = params.get(name);
+        if (p == null) throw new Moe4jException(getClass().getSimpleName() + " has no parameter '" + name + "'");
+        int[] shape = p.shape();
+        if (shape.length < 2 || shape[shape.length - 1] != rows.cols() || p.value().numel() != (long) rows.rows() * rows.cols()) {
+            throw new Moe4jException(getClass().getSimpleName() + "." + name + ": quantized " + rows + " does not hold the"
+                    + " parameter " + java.util.Arrays.toString(shape));
+        }
+        Tensor one = Tensor.zeros(p.value().dtype(), ones(shape.length));
+        Variable placeholder = Variable.parameter(one.expand(shape));
+        params.put(name, placeholder);
+        quantized.put(name, rows);
+        return placeholder;
+    }
+
+    private static int[] ones(int rank) {
+        int[] s = new int[rank];
+        java.util.Arrays.fill(s, 1);
+        return s;
+    }
+
+    /** Every quantized inference weight of this module and its children, by dotted parameter name. */
+    public final Map<String, QuantizedTensor> namedQuantized() {
+        Map<String, QuantizedTensor> out = new LinkedHashMap<>();
+        collectQuantized("", out);
+        return Collections.unmodifiableMap(out);
+    }
+
+    private void collectQuantized(String prefix, Map<String, QuantizedTensor> out) {
+        quantized.forEach((name, q) -> out.put(prefix + name, q));
+        children.forEach((name, m) -> m.collectQuantized(prefix + name + ".", out));
+    }
+
+    /**
+     * Bytes of memory the weights hold: each distinct parameter storage (float32 4 bytes a value, float64 8) plus
+     * the quantized weights' blocks. Placeholders of quantized parameters count their one value.
+     */
+    public final long weightBytes() {
+        Set<Storage> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        long bytes = 0;
+        for (Variable p : namedParameters().values()) {
+            Storage s = p.value().storage();
+            if (seen.add(s)) bytes += (long) s.size() * (s.dtype() == org.moe4j.tensor.DType.F64 ? 8 : 4);
+        }
+        for (QuantizedTensor q : namedQuantized().values()) bytes += q.data().byteSize();
+        return bytes;
+    }
+
+    /** The child module at a dotted path ("layers.0.attention.q"), or null. */
+    public final Module module(String path) {
+        Module m = this;
+        for (String part : path.split("\\.")) {
+            m = m.children.get(part);
+            if (m == null) return null;
+        }
+        return m;
+    }
+
+    /** Throws when gradients are being recorded: a quantized weight serves inference only. */
+    protected final void requireInference(String op, QuantizedTensor w) {
+        if (GradMode.enabled()) {
+            throw new Moe4jException(op + ": the weight is held quantized (" + w + ") for inference only and cannot be"
+                    + " trained; run under GradMode.off() (generation does), or load the model with float32 weights"
+                    + " to train or fine-tune it");
+        }
     }
 
     public final List<Variable> parameters() {

@@ -1,6 +1,7 @@
 package org.moe4j.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -108,6 +109,75 @@ class QuantizedMatmulTest {
         float[] all = QuantizedMatmul.matmul(Tensor.of(x, 64), stacked).toFloatArray();
         float[] part = QuantizedMatmul.matmul(Tensor.of(x, 64), expert2).toFloatArray();
         assertArrayEquals(java.util.Arrays.copyOfRange(all, 12, 18), part, 0f);
+    }
+
+    @Test
+    void wideShapesHitTheTilesPanelAndEdgesBitForBit() {
+        // n past several 16-row units plus an edge, m from 1 (direct tiles) to 9 (panel), with 1 and 2 threads
+        Rng rng = new Rng(15);
+        int threads = Parallel.threads();
+        try {
+            for (QuantFormat f : new QuantFormat[] {QuantFormat.Q8_0, QuantFormat.Q4_0, QuantFormat.F16}) {
+                for (int m : new int[] {1, 2, 9}) {
+                    int n = 16 * 3 + 5;
+                    int k = 32 * 9;
+                    QuantizedTensor w = weight(rng, f, n, k);
+                    float[] x = randn(rng, m * k);
+                    float[] ref = new float[m * n];
+                    QuantizedMatmul.matmulReference(x, 0, m, w, ref, 0);
+                    for (int t : new int[] {1, 2}) {
+                        Parallel.setThreads(t);
+                        float[] fast = new float[m * n];
+                        QuantizedMatmul.matmul(x, 0, m, w, fast, 0);
+                        assertArrayEquals(ref, fast, 0f, f + " m=" + m + " threads=" + t);
+                    }
+                }
+            }
+        } finally {
+            Parallel.setThreads(threads);
+        }
+    }
+
+    @Test
+    void floatFormatsFollowDotGemmsDefinition() {
+        Rng rng = new Rng(16);
+        int m = 3, n = 21, k = 70;
+        QuantizedTensor w = weight(rng, QuantFormat.F32, n, k);
+        float[] x = randn(rng, m * k);
+        float[] q = new float[m * n];
+        QuantizedMatmul.matmul(x, 0, m, w, q, 0);
+        float[] d = new float[m * n];
+        DotGemm.reference(m, n, k, x, 0, k, w.dequantize().toFloatArray(), 0, k, null, 0, d, 0, n);
+        assertArrayEquals(d, q, 0f);
+    }
+
+    @Test
+    void groupedEqualsEachGroupAloneAndLinearAddsTheBias() {
+        Rng rng = new Rng(17);
+        int groups = 4, n = 40, k = 96;
+        QuantizedTensor w = weight(rng, QuantFormat.Q4_0, groups * n, k);
+        int[] offsets = {0, 3, 3, 4, 9};
+        Tensor x = Tensor.of(randn(rng, 9 * k), 9, k);
+        int threads = Parallel.threads();
+        try {
+            Parallel.setThreads(2);
+            float[] y = QuantizedMatmul.grouped(x, w, offsets).toFloatArray();
+            for (int g = 0; g < groups; g++) {
+                int rows = offsets[g + 1] - offsets[g];
+                if (rows == 0) continue;
+                float[] alone = new float[rows * n];
+                QuantizedMatmul.matmulReference(x.floats(), offsets[g] * k, rows, w.rows(g * n, (g + 1) * n), alone, 0);
+                assertArrayEquals(alone, java.util.Arrays.copyOfRange(y, offsets[g] * n, offsets[g + 1] * n), 0f,
+                        "group " + g);
+            }
+        } finally {
+            Parallel.setThreads(threads);
+        }
+        QuantizedTensor w1 = w.rows(0, n);
+        Tensor bias = Tensor.of(randn(rng, n), n);
+        float[] plain = QuantizedMatmul.matmul(x, w1).toFloatArray();
+        float[] lin = QuantizedMatmul.linear(x.reshape(3, 3, k), w1, bias).toFloatArray();
+        for (int i = 0; i < plain.length; i++) assertEquals(plain[i] + bias.floats()[i % n], lin[i], 0f);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package org.moe4j.io.gguf;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,6 +17,7 @@ import org.moe4j.model.TransformerConfig;
 import org.moe4j.model.TransformerLm;
 import org.moe4j.tensor.DType;
 import org.moe4j.tensor.QuantFormat;
+import org.moe4j.tensor.QuantizedTensor;
 import org.moe4j.tensor.Tensor;
 
 /**
@@ -47,12 +49,28 @@ public final class GgufModel {
         }
     }
 
+    /**
+     * Loads the model for inference: matrices stored quantized (Q8_0, Q4_0, F16, BF16) stay so on the heap, in the
+     * attention projections, experts, dense FFNs and output head; the embedding, norms, routers and biases are
+     * float32. The model generates (under {@link org.moe4j.autograd.GradMode#off()}) but cannot be trained.
+     */
+    public static Loaded loadForInference(Path file) {
+        try (GgufFile f = GgufFile.open(file)) {
+            return load(f, true);
+        }
+    }
+
     /** Loads the model (float32 weights on the heap) and tokenizer from an open file. */
     public static Loaded load(GgufFile f) {
+        return load(f, false);
+    }
+
+    /** Loads the model and tokenizer from an open file; {@code keepQuantized} as in {@link #loadForInference}. */
+    public static Loaded load(GgufFile f, boolean keepQuantized) {
         GgufArchitecture arch = architecture(f);
         TransformerConfig config = config(f);
         TransformerLm model = new TransformerLm(config, new Rng(0));
-        readWeights(f, model, arch);
+        readWeights(f, model, arch, keepQuantized);
         GgufTokenizer.Result tok = GgufTokenizer.read(f);
         if (tok.tokenizer().isPresent() && tok.tokenizer().get().vocabSize() > config.vocab()) {
             tok = new GgufTokenizer.Result(Optional.empty(), "the tokenizer has " + tok.tokenizer().get().vocabSize()
@@ -81,6 +99,15 @@ public final class GgufModel {
 
     /** Fills every parameter of {@code model} from {@code f}; missing, misshapen and unused tensors are errors. */
     public static void readWeights(GgufFile f, TransformerLm model, GgufArchitecture arch) {
+        readWeights(f, model, arch, false);
+    }
+
+    /**
+     * As {@link #readWeights(GgufFile, TransformerLm, GgufArchitecture)}; with {@code keepQuantized}, each matrix the
+     * file holds in a non-float32 format is copied to the heap as it is and held by its module ({@link
+     * org.moe4j.nn.Module#holdQuantized}), its float parameter released.
+     */
+    public static void readWeights(GgufFile f, TransformerLm model, GgufArchitecture arch, boolean keepQuantized) {
         Map<String, Variable> params = model.namedParameters();
         TransformerConfig c = model.config();
         Set<String> used = new HashSet<>();
@@ -89,6 +116,10 @@ public final class GgufModel {
             int[] shape = e.kind() == GgufTensorNames.Kind.LEADING_ONE ? Arrays.copyOfRange(p.shape(), 1, p.rank())
                     : p.shape();
             checkShape(f, e.file(), shape, arch);
+            if (keepQuantized && holdQuantized(f, model, e, arch)) {
+                used.add(e.file());
+                continue;
+            }
             Tensor t = f.tensor(e.file());
             if (arch.interleavedRope()) {
                 if (e.kind() == GgufTensorNames.Kind.ROPE_Q) t = RopeOrder.fromInterleaved(t, c.heads(), c.headDim());
@@ -106,6 +137,26 @@ public final class GgufModel {
                     + "); check the metadata (block_count, expert_count, leading_dense_block_count ...) against the"
                     + " tensors");
         }
+    }
+
+    /** Hands entry e's file tensor, still quantized, to its module when it is a quantized matrix; false otherwise. */
+    private static boolean holdQuantized(GgufFile f, TransformerLm model, GgufTensorNames.Entry e, GgufArchitecture arch) {
+        QuantFormat format = f.info(e.file()).type().format();
+        if (e.keepF32() || format == null || format == QuantFormat.F32 || f.info(e.file()).shape().length < 2) return false;
+        int dot = e.parameter().lastIndexOf('.');
+        org.moe4j.nn.Module owner = dot < 0 ? null : model.module(e.parameter().substring(0, dot));
+        if (!(owner instanceof org.moe4j.nn.Linear) && !(owner instanceof org.moe4j.moe.Experts)) return false;
+        QuantizedTensor q = f.quantized(e.file());
+        MemorySegment heap = MemorySegment.ofArray(new byte[Math.toIntExact(q.data().byteSize())]);
+        heap.copyFrom(q.data());
+        q = new QuantizedTensor(q.format(), q.rows(), q.cols(), heap);
+        TransformerConfig c = model.config();
+        if (arch.interleavedRope()) {
+            if (e.kind() == GgufTensorNames.Kind.ROPE_Q) q = RopeOrder.fromInterleaved(q, c.heads(), c.headDim());
+            if (e.kind() == GgufTensorNames.Kind.ROPE_K) q = RopeOrder.fromInterleaved(q, c.kvHeads(), c.headDim());
+        }
+        owner.holdQuantized(e.parameter().substring(dot + 1), q);
+        return true;
     }
 
     static void checkShape(GgufFile f, String name, int[] shape, GgufArchitecture arch) {
@@ -142,6 +193,11 @@ public final class GgufModel {
     public static String fill(GgufWriter w, TransformerLm model, GgufArchitecture arch, Tokenizer tokenizer,
             QuantFormat type, Progress progress) {
         TransformerConfig c = model.config();
+        if (!model.namedQuantized().isEmpty()) {
+            throw new org.moe4j.common.Moe4jException("gguf save: the model holds quantized inference weights ("
+                    + model.namedQuantized().keySet().iterator().next() + ", ...); convert from the float32 model or"
+                    + " the original file instead");
+        }
         arch.checkExpressible(c);
         GgufKeys.write(w, c, arch, type);
         String note = GgufTokenizer.write(w, tokenizer, c.vocab());

@@ -1,5 +1,7 @@
 package org.moe4j.io.gguf;
 
+import java.lang.foreign.MemorySegment;
+import org.moe4j.tensor.QuantizedTensor;
 import org.moe4j.tensor.Tensor;
 
 /**
@@ -19,6 +21,25 @@ final class RopeOrder {
     /** llama.cpp's interleaved order back to Hugging Face order. */
     static Tensor fromInterleaved(Tensor t, int heads, int headDim) {
         return permute(t, heads, headDim, false);
+    }
+
+    /** llama.cpp's interleaved row order back to Hugging Face order, for a quantized matrix (whole rows move). */
+    static QuantizedTensor fromInterleaved(QuantizedTensor t, int heads, int headDim) {
+        if (t.rows() != heads * headDim) {
+            throw new IllegalStateException("rope order: " + t.rows() + " rows are not " + heads + " heads of " + headDim);
+        }
+        long rb = t.rowBytes();
+        MemorySegment out = MemorySegment.ofArray(new byte[Math.toIntExact(t.data().byteSize())]);
+        int half = headDim / 2;
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < half; i++) {
+                for (int s = 0; s < 2; s++) {
+                    long from = h * headDim + 2 * i + s, to = h * headDim + s * half + i;
+                    MemorySegment.copy(t.data(), from * rb, out, to * rb, rb);
+                }
+            }
+        }
+        return new QuantizedTensor(t.format(), t.rows(), t.cols(), out);
     }
 
     private static Tensor permute(Tensor t, int heads, int headDim, boolean interleave) {

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Times prompt processing and generation of one GGUF file with llama.cpp's llama-bench and with
+# `moe4j bench generate --model`, interleaved (llama.cpp, moe4j, llama.cpp, moe4j ...) so that both see the same
+# machine load, and prints tokens/s of each, the ratios moe4j / llama.cpp and the load average.
+# Usage: tools/bench-generate-llamacpp.sh FILE.gguf [rounds]   (env: THREADS=2, PROMPT=128, GEN=64, REPS=3,
+#        LLAMA_BENCH=path, MOE4J_JAVA_OPTS for the JVM). For an F32 file the KV cache of llama.cpp is f32 too.
+set -euo pipefail
+root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+file="${1:?usage: $0 FILE.gguf [rounds]}"
+rounds="${2:-2}"
+threads="${THREADS:-2}" prompt="${PROMPT:-128}" gen="${GEN:-64}" reps="${REPS:-3}"
+bench="${LLAMA_BENCH:-/work/llama.cpp-oracle/src/build/bin/llama-bench}"
+[ -x "$bench" ] || { echo "llama-bench not found at $bench; build it with tools/llamacpp/build.sh or set LLAMA_BENCH" >&2; exit 1; }
+cache=()
+case "$(basename "$file")" in *[Ff]32*) cache=(-ctk f32 -ctv f32) ;; esac
+
+llama() { # prints "prompt_tps gen_tps"; pp and tg as separate runs (together, this build's tg came out ~30x slow)
+  { "$bench" -m "$file" -p "$prompt" -n 0 -t "$threads" -r "$reps" "${cache[@]}" -o jsonl 2>/dev/null
+    "$bench" -m "$file" -p 0 -n "$gen" -t "$threads" -r "$reps" "${cache[@]}" -o jsonl 2>/dev/null; } |
+    python3 -c 'import sys, json
+p = g = 0
+for line in sys.stdin:
+    r = json.loads(line)
+    if r.get("n_prompt", 0) > 0: p = r["avg_ts"]
+    if r.get("n_gen", 0) > 0: g = r["avg_ts"]
+print(p, g)'
+}
+moe4j() {
+  "$root/moe4j" bench generate --model "$file" --prompt-tokens "$prompt" --gen-tokens "$gen" --repeats "$reps" \
+    --threads "$threads" --json | python3 -c 'import sys, json
+r = json.loads(sys.stdin.read().strip().splitlines()[-1])
+print(r["meanPromptTokensPerSecond"], r["meanGenTokensPerSecond"])'
+}
+
+echo "file $file, $threads threads, prompt $prompt, generation $gen, $reps repetitions, $rounds rounds"
+for ((i = 1; i <= rounds; i++)); do
+  read -r lp lg < <(llama)
+  read -r mp mg < <(moe4j)
+  load="$(cut -d' ' -f1-3 /proc/loadavg)"
+  python3 -c "import sys
+lp, lg, mp, mg = map(float, sys.argv[1:5])
+print(f'round {sys.argv[5]}: prompt llama.cpp {lp:.1f} moe4j {mp:.1f} tokens/s (x{mp / lp:.2f}); '
+      f'generation llama.cpp {lg:.2f} moe4j {mg:.2f} tokens/s (x{mg / lg:.2f}); load {sys.argv[6]}')" \
+    "$lp" "$lg" "$mp" "$mg" "$i" "$load"
+done
