@@ -3,7 +3,8 @@
 # `moe4j bench generate --model`, interleaved (llama.cpp, moe4j, llama.cpp, moe4j ...) so that both see the same
 # machine load, and prints tokens/s of each, the ratios moe4j / llama.cpp and the load average.
 # Usage: tools/bench-generate-llamacpp.sh FILE.gguf [rounds]   (env: THREADS=2, PROMPT=128, GEN=64, REPS=3,
-#        LLAMA_BENCH=path, MOE4J_JAVA_OPTS for the JVM). For an F32 file the KV cache of llama.cpp is f32 too.
+#        LLAMA_BENCH=path, MOE4J_JAVA_OPTS for the JVM). llama.cpp keeps its KV cache in f16 (llama-bench accepts
+#        no f32 cache type), moe4j in f32.
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 file="${1:?usage: $0 FILE.gguf [rounds]}"
@@ -11,12 +12,10 @@ rounds="${2:-2}"
 threads="${THREADS:-2}" prompt="${PROMPT:-128}" gen="${GEN:-64}" reps="${REPS:-3}"
 bench="${LLAMA_BENCH:-/work/llama.cpp-oracle/src/build/bin/llama-bench}"
 [ -x "$bench" ] || { echo "llama-bench not found at $bench; build it with tools/llamacpp/build.sh or set LLAMA_BENCH" >&2; exit 1; }
-cache=()
-case "$(basename "$file")" in *[Ff]32*) cache=(-ctk f32 -ctv f32) ;; esac
 
 llama() { # prints "prompt_tps gen_tps"; pp and tg as separate runs (together, this build's tg came out ~30x slow)
-  { "$bench" -m "$file" -p "$prompt" -n 0 -t "$threads" -r "$reps" "${cache[@]}" -o jsonl 2>/dev/null
-    "$bench" -m "$file" -p 0 -n "$gen" -t "$threads" -r "$reps" "${cache[@]}" -o jsonl 2>/dev/null; } |
+  { "$bench" -m "$file" -p "$prompt" -n 0 -t "$threads" -r "$reps" -o jsonl 2>/dev/null
+    "$bench" -m "$file" -p 0 -n "$gen" -t "$threads" -r "$reps" -o jsonl 2>/dev/null; } |
     python3 -c 'import sys, json
 p = g = 0
 for line in sys.stdin:
