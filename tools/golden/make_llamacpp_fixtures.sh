@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # llama.cpp's logits and greedy tokens on GGUF files written by moe4j, as fixtures for LlamaCppGoldenTest:
 # a random model of each MoE architecture (llama, qwen2moe, qwen3moe, olmoe, deepseek), F32 and Q8_0, is written
-# by the test class's main(), run through llama.cpp's tools/llamacpp/logits.c (f32 KV cache, 2 threads), and its
-# logits [positions, vocab] (float32 LE) and 8 greedy tokens are stored under
+# by the test class's main(), run through llama.cpp's tools/llamacpp/logits.c (f32 KV cache, no flash attention,
+# 2 threads), and its logits [positions, vocab] (float32 LE) and 8 greedy tokens are stored under
 # moe4j-core/src/test/resources/llamacpp/<arch>-<type>/. The GGUF files themselves are not stored: the test
 # writes them again from the same seed.
 # Usage: tools/golden/make_llamacpp_fixtures.sh [LLAMA_BIN_DIR] (default ../llama.cpp-oracle/src/build/bin)

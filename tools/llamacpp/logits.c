@@ -1,6 +1,8 @@
 // llama.cpp as an independent oracle for moe4j: runs a GGUF on given token ids and writes what moe4j's
 // `generate --dump-logits` writes (float32 little-endian logits [positions, vocab] and a one-line JSON sidecar),
-// then greedy-decodes N more tokens and prints them. The KV cache is float32 so nothing is rounded to f16.
+// then greedy-decodes N more tokens and prints them. Nothing is rounded to f16: the KV cache is float32 and flash
+// attention is off (llama.cpp's default, AUTO, turns it on for the CPU, and its graph then casts the f32 K and V to
+// f16 before the attention, which alone made the logits differ from moe4j's by 3e-4..6e-4 of the largest logit).
 //
 //   logits MODEL.gguf IDS(comma-separated) OUT.f32 [GREEDY_TOKENS] [THREADS]
 //
@@ -46,6 +48,7 @@ int main(int argc, char **argv) {
     cp.n_batch = cp.n_ubatch = n;
     cp.n_threads = cp.n_threads_batch = threads;
     cp.type_k = cp.type_v = GGML_TYPE_F32;
+    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED; // K·Q and softmax·V in f32 (mul_mat), not f16
     struct llama_context *ctx = llama_init_from_model(model, cp);
     if (!ctx) { fprintf(stderr, "cannot create a context\n"); return 1; }
     int vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));

@@ -21,7 +21,8 @@ import org.moe4j.tensor.Tensor;
 
 /**
  * moe4j against llama.cpp itself on the same GGUF files: a random model of each architecture (sizes that fill Q8_0
- * blocks), written by moe4j as F32 and Q8_0, run by llama.cpp's tools/llamacpp/logits.c with an f32 KV cache.
+ * blocks), written by moe4j as F32 and Q8_0, run by llama.cpp's tools/llamacpp/logits.c with an f32 KV cache and
+ * without flash attention (which would round K and V to f16).
  * tools/golden/make_llamacpp_fixtures.sh writes the files (through {@link #main}) and stores llama.cpp's logits and
  * greedy tokens under test resources llamacpp/; without those fixtures the test is skipped.
  */
@@ -78,9 +79,10 @@ class LlamaCppGoldenTest {
                 int[] ours = GgufGreedy.greedy(loaded.model(), PROMPT, greedy.length);
                 report.append(String.format("%s: max |diff| / max |logit| = %.2e, greedy %s%n", name, relative,
                         Arrays.equals(greedy, ours) ? "identical" : Arrays.toString(greedy) + " vs " + Arrays.toString(ours)));
-                // F32: measured 3e-4..6.3e-4 in every architecture (a floor, not yet explained: the issue asks 1e-4);
-                // Q8_0 against moe4j's dequantized model: llama.cpp also rounds the activations to Q8_0 (1e-2..1.7e-2)
-                double tol = type == QuantFormat.F32 ? 1e-3 : 3e-2;
+                // F32: measured 2e-7..4.4e-7 (float rounding; the issue asks 1e-4) since logits.c turned llama.cpp's
+                // flash attention off, which had cast K and V to f16 (3e-4..6.3e-4 before);
+                // Q8_0 against moe4j's dequantized model: llama.cpp also rounds the activations to Q8_0 (1e-2..1.6e-2)
+                double tol = type == QuantFormat.F32 ? 1e-5 : 3e-2;
                 checks.add(() -> assertTrue(relative < tol, name + ": relative difference " + relative + " over " + tol));
                 if (type == QuantFormat.F32) checks.add(() -> assertArrayEquals(greedy, ours, name + " greedy"));
             }
