@@ -130,7 +130,7 @@ class BatchingTest {
             ServerApiTest.assertError(r, 504, null);
             assertEquals("timeout_error", Http.json(r).get("error").get("type").asText());
             HttpResponse<String> st = Http.post(s, "/v1/chat/completions",
-                    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":1000,\"ignore_eos\":true,\"stream\":true}");
+                    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":900,\"ignore_eos\":true,\"stream\":true}");
             assertEquals(200, st.statusCode());
             List<JsonNode> events = Http.events(st.body());
             assertEquals("request_timeout", events.getLast().get("error").get("code").asText());
