@@ -24,7 +24,7 @@ final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "A checkpoint directory, or a run directory (its latest).")
+    @Option(names = "--model", required = true, description = "A moe4j checkpoint or run directory (its latest checkpoint), a Hugging Face model directory or a GGUF file.")
     Path model;
 
     @Option(names = "--model-id", description = "The model's name in the API (default: the directory's name).")

@@ -76,6 +76,23 @@ class MainTest {
     }
 
     @Test
+    void serveExplainsAModelItCannotLoadAndAPortItCannotTake(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        Run missing = run("serve", "--model", dir.resolve("nowhere").toString(), "--port", "0");
+        assertEquals(1, missing.code(), missing.err());
+        String[] lines = missing.errLines();
+        assertTrue(lines[0].startsWith("moe4j serve: listening on http://127.0.0.1:"), missing.err());
+        assertTrue(lines[lines.length - 1].startsWith("moe4j: ") && lines[lines.length - 1].contains("does not exist"),
+                missing.err());
+        assertFalse(missing.err().contains("\tat "), missing.err());
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            String line = assertOneLineError(run("serve", "--model", dir.toString(), "--port",
+                    Integer.toString(taken.getLocalPort())));
+            assertTrue(line.contains("cannot listen") && line.contains("--port"), line);
+        }
+    }
+
+    @Test
     void versionIsTheFilteredProjectVersion() {
         Run r = run("--version");
         assertEquals(0, r.code());
