@@ -32,17 +32,7 @@ class LmTrainCommandTest {
     private static MainTest.Run train(Path text, Path out, String... extra) {
         String[] base = {"train", "--model", "moe-lm", "--data", "text:" + text, "--preset", "tiny", "--seq-len", "16",
                 "--batch", "2", "--max-steps", "3", "--eval-tokens", "64", "--threads", "1", "--out", out.toString()};
-        String[] args = new String[base.length + extra.length];
-        System.arraycopy(base, 0, args, 0, base.length);
-        System.arraycopy(extra, 0, args, base.length, extra.length);
-        return MainTest.run(args);
-    }
-
-    private static void assertOneLineError(MainTest.Run r, int code, String contains) {
-        assertEquals(code, r.code(), r.out() + r.err());
-        String[] lines = r.errLines();
-        assertEquals(1, lines.length, r.err());
-        assertTrue(lines[0].startsWith("moe4j: ") && lines[0].contains(contains), lines[0]);
+        return MainTest.run(base, extra);
     }
 
     @Test
@@ -81,16 +71,16 @@ class LmTrainCommandTest {
     @Test
     void badFlagsAndFilesSayWhat(@TempDir Path dir) throws Exception {
         Path text = text(dir);
-        assertOneLineError(MainTest.run("train", "--data", "text:" + text, "--preset", "huge", "--out", dir.resolve("a").toString()),
+        MainTest.assertOneLineError(MainTest.run("train", "--data", "text:" + text, "--preset", "huge", "--out", dir.resolve("a").toString()),
                 2, "--preset must be tiny or small");
-        assertOneLineError(train(text, dir.resolve("b"), "--top-k", "9"), 2, "--top-k");
-        assertOneLineError(train(text, dir.resolve("c"), "--tokenizer", dir.resolve("none.json").toString()), 1, "no such file");
-        assertOneLineError(train(dir.resolve("missing.txt"), dir.resolve("d")), 1, "no such file");
-        assertOneLineError(MainTest.run("train", "--model", "dense-lm", "--data", "bundled:fashion-mnist-small", "--out",
+        MainTest.assertOneLineError(train(text, dir.resolve("b"), "--top-k", "9"), 2, "--top-k");
+        MainTest.assertOneLineError(train(text, dir.resolve("c"), "--tokenizer", dir.resolve("none.json").toString()), 1, "no such file");
+        MainTest.assertOneLineError(train(dir.resolve("missing.txt"), dir.resolve("d")), 1, "no such file");
+        MainTest.assertOneLineError(MainTest.run("train", "--model", "dense-lm", "--data", "bundled:fashion-mnist-small", "--out",
                 dir.resolve("e").toString()), 2, "text:");
-        assertOneLineError(MainTest.run("train", "--model", "moe-mlp", "--data", "bundled:fashion-mnist-small", "--preset",
+        MainTest.assertOneLineError(MainTest.run("train", "--model", "moe-mlp", "--data", "bundled:fashion-mnist-small", "--preset",
                 "tiny", "--out", dir.resolve("f").toString()), 2, "language models");
-        assertOneLineError(MainTest.run("train", "--data", "text:" + text, "--preset", "tiny", "--seq-len", "0", "--out",
+        MainTest.assertOneLineError(MainTest.run("train", "--data", "text:" + text, "--preset", "tiny", "--seq-len", "0", "--out",
                 dir.resolve("g").toString()), 2, "--seq-len");
     }
 }

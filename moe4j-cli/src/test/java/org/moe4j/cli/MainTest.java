@@ -41,6 +41,21 @@ class MainTest {
         Parallel.setThreads(threadsBefore);
     }
 
+    /** Runs {@code base} with {@code extra} appended: a test's usual arguments plus the case's own. */
+    static Run run(String[] base, String... extra) {
+        String[] args = new String[base.length + extra.length];
+        System.arraycopy(base, 0, args, 0, base.length);
+        System.arraycopy(extra, 0, args, base.length, extra.length);
+        return run(args);
+    }
+
+    /** Exit code {@code code} and one line on stderr, "moe4j: ..." containing {@code contains}. */
+    static void assertOneLineError(Run r, int code, String contains) {
+        assertEquals(code, r.code(), r.out() + r.err());
+        String line = assertOneLineError(r);
+        assertTrue(line.contains(contains), line);
+    }
+
     /** One line on stderr, "moe4j: ...", with no stack trace. */
     private static String assertOneLineError(Run r) {
         String[] lines = r.errLines();

@@ -29,17 +29,7 @@ class TrainCommandTest {
         String[] base = {"train", "--model", model, "--data", "bundled:fashion-mnist-small", "--experts", "4",
                 "--top-k", "2", "--width", "16", "--hidden", "16", "--batch", "50", "--max-steps", "6", "--warmup", "2",
                 "--threads", "1", "--out", out.toString()};
-        String[] args = new String[base.length + extra.length];
-        System.arraycopy(base, 0, args, 0, base.length);
-        System.arraycopy(extra, 0, args, base.length, extra.length);
-        return MainTest.run(args);
-    }
-
-    private static void assertOneLineError(MainTest.Run r, int code, String contains) {
-        assertEquals(code, r.code(), r.out() + r.err());
-        String[] lines = r.errLines();
-        assertEquals(1, lines.length, r.err());
-        assertTrue(lines[0].startsWith("moe4j: ") && lines[0].contains(contains), lines[0]);
+        return MainTest.run(base, extra);
     }
 
     @Test
@@ -88,7 +78,7 @@ class TrainCommandTest {
         JsonNode train = new ObjectMapper().readTree(run.resolve("ckpt-000006/config.json").toFile()).findValue("train");
         assertEquals(2, train.get("augment_padding").asInt(), train.toString());
         assertTrue(train.get("horizontal_flip").asBoolean(), train.toString());
-        assertOneLineError(train(dir.resolve("mlp"), "--flip"), 1, "augmentation needs images");
+        MainTest.assertOneLineError(train(dir.resolve("mlp"), "--flip"), 1, "augmentation needs images");
     }
 
     @Test
@@ -111,13 +101,13 @@ class TrainCommandTest {
 
     @Test
     void badFlagsAndPathsGiveOneLineErrors(@TempDir Path dir) {
-        assertOneLineError(trainModel("resnet", dir.resolve("a")), 2, "--model resnet");
-        assertOneLineError(train(dir.resolve("b"), "--top-k", "9"), 2, "--top-k");
-        assertOneLineError(train(dir.resolve("c"), "--router", "nope"), 2, "nope");
-        assertOneLineError(MainTest.run("train", "--out", dir.resolve("d").toString()), 2, "--data is required");
-        assertOneLineError(MainTest.run("train", "--data", "nowhere:x", "--out", dir.toString()), 1, "unknown kind");
-        assertOneLineError(MainTest.run("eval", "--checkpoint", dir.resolve("missing").toString()), 1, "not a directory");
-        assertOneLineError(MainTest.run("inspect", "--checkpoint", dir.toString()), 1, "holds no checkpoint");
-        assertOneLineError(MainTest.run("train", "--out", dir.resolve("e").toString(), "--resume"), 1, "not a run directory");
+        MainTest.assertOneLineError(trainModel("resnet", dir.resolve("a")), 2, "--model resnet");
+        MainTest.assertOneLineError(train(dir.resolve("b"), "--top-k", "9"), 2, "--top-k");
+        MainTest.assertOneLineError(train(dir.resolve("c"), "--router", "nope"), 2, "nope");
+        MainTest.assertOneLineError(MainTest.run("train", "--out", dir.resolve("d").toString()), 2, "--data is required");
+        MainTest.assertOneLineError(MainTest.run("train", "--data", "nowhere:x", "--out", dir.toString()), 1, "unknown kind");
+        MainTest.assertOneLineError(MainTest.run("eval", "--checkpoint", dir.resolve("missing").toString()), 1, "not a directory");
+        MainTest.assertOneLineError(MainTest.run("inspect", "--checkpoint", dir.toString()), 1, "holds no checkpoint");
+        MainTest.assertOneLineError(MainTest.run("train", "--out", dir.resolve("e").toString(), "--resume"), 1, "not a run directory");
     }
 }

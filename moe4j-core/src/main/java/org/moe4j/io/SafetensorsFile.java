@@ -1,14 +1,10 @@
 package org.moe4j.io;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -46,17 +42,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Maps and checks {@code file}; a malformed file raises {@link FileFormatException}. */
     public static SafetensorsFile open(Path file) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            MemorySegment whole = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-            return new SafetensorsFile(file.toString(), arena, whole);
-        } catch (IOException e) {
-            arena.close();
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFile.open(file, (arena, whole) -> new SafetensorsFile(file.toString(), arena, whole));
     }
 
     /** Checks safetensors bytes held in memory; {@code source} names them in error messages. */

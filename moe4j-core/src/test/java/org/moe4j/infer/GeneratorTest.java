@@ -11,6 +11,7 @@ import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.moe4j.common.Rng;
 import org.moe4j.io.tokenizer.ByteTokenizer;
+import org.moe4j.io.tokenizer.SpecialRoles;
 import org.moe4j.io.tokenizer.Tokenizer;
 import org.moe4j.model.KvCache;
 import org.moe4j.model.TransformerConfig;
@@ -179,18 +180,8 @@ class GeneratorTest {
         }
 
         @Override
-        public OptionalInt bosId() {
-            return BYTES.bosId();
-        }
-
-        @Override
-        public OptionalInt eosId() {
-            return OptionalInt.of(eos);
-        }
-
-        @Override
-        public OptionalInt padId() {
-            return BYTES.padId();
+        public SpecialRoles roles() {
+            return new SpecialRoles(BYTES.bosId(), OptionalInt.of(eos), BYTES.padId());
         }
     }
 

@@ -18,7 +18,7 @@ import org.moe4j.testing.TestData;
  * each token's row the same way whatever else is in the call: prefilling m tokens at once gives the same logits,
  * bit for bit, as feeding them one at a time, for any thread count.
  */
-class InferenceInvarianceTest {
+public class InferenceInvarianceTest {
     @Test
     void prefillOfManyTokensEqualsOneTokenAtATimeBitForBit() {
         // Widths past one vector (and not multiples of it) so the tiles, tails and the lane tree all run.
@@ -28,25 +28,7 @@ class InferenceInvarianceTest {
         Rng rng = new Rng(6);
         int[] seq = new int[9];
         for (int i = 0; i < seq.length; i++) seq[i] = rng.nextInt(c.vocab());
-        int before = Parallel.threads();
-        try {
-            float[] reference = null;
-            for (int threads : new int[] {1, 2, 3}) {
-                Parallel.setThreads(threads);
-                KvCache batchCache = model.newCache();
-                Tensor together = model.forwardIncremental(IntTensor.of(seq), batchCache).logits().value();
-                KvCache stepCache = model.newCache();
-                for (int i = 0; i < seq.length; i++) {
-                    Tensor step = model.forwardIncremental(IntTensor.of(seq[i]), stepCache).logits().value();
-                    assertArrayEquals(together.narrow(1, i, 1).toFloatArray(), step.toFloatArray(), 0f,
-                            "position " + i + " with " + threads + " threads");
-                }
-                if (reference == null) reference = together.toFloatArray();
-                assertArrayEquals(reference, together.toFloatArray(), 0f, "thread count " + threads);
-            }
-        } finally {
-            Parallel.setThreads(before);
-        }
+        assertPrefillEqualsStepsBitForBit(model, seq);
     }
 
     @Test
@@ -63,6 +45,31 @@ class InferenceInvarianceTest {
                         .value().toFloatArray();
                 assertArrayEquals(Arrays.copyOfRange(seven, i * c.dModel(), (i + 1) * c.dModel()), one, 0f, "row " + i);
             }
+        }
+    }
+
+    /**
+     * Prefilling {@code seq} at once gives the same logits, bit for bit, as feeding it one token at a time, and the
+     * same for 1, 2 and 3 threads. Shared with the quantized (GGUF) model's test.
+     */
+    public static void assertPrefillEqualsStepsBitForBit(TransformerLm model, int[] seq) {
+        int before = Parallel.threads();
+        try {
+            float[] reference = null;
+            for (int threads : new int[] {1, 2, 3}) {
+                Parallel.setThreads(threads);
+                Tensor together = model.forwardIncremental(IntTensor.of(seq), model.newCache()).logits().value();
+                KvCache stepCache = model.newCache();
+                for (int i = 0; i < seq.length; i++) {
+                    Tensor step = model.forwardIncremental(IntTensor.of(seq[i]), stepCache).logits().value();
+                    assertArrayEquals(together.narrow(1, i, 1).toFloatArray(), step.toFloatArray(), 0f,
+                            "position " + i + " with " + threads + " threads");
+                }
+                if (reference == null) reference = together.toFloatArray();
+                assertArrayEquals(reference, together.toFloatArray(), 0f, "thread count " + threads);
+            }
+        } finally {
+            Parallel.setThreads(before);
         }
     }
 }

@@ -1,17 +1,14 @@
 package org.moe4j.io.gguf;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.moe4j.common.Moe4jException;
+import org.moe4j.io.MappedFile;
 import org.moe4j.tensor.QuantFormat;
 import org.moe4j.tensor.QuantizedTensor;
 import org.moe4j.tensor.Tensor;
@@ -37,17 +34,7 @@ public final class GgufFile implements AutoCloseable {
 
     /** Maps and checks {@code file}; a malformed file raises {@link GgufFormatException}. */
     public static GgufFile open(Path file) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            MemorySegment whole = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-            return new GgufFile(file.toString(), arena, whole);
-        } catch (IOException e) {
-            arena.close();
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFile.open(file, (arena, whole) -> new GgufFile(file.toString(), arena, whole));
     }
 
     /** Checks GGUF bytes held in memory; {@code source} names them in error messages. */

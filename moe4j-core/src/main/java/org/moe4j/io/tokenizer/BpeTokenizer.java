@@ -2,9 +2,7 @@ package org.moe4j.io.tokenizer;
 
 import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,20 +32,16 @@ public final class BpeTokenizer implements Tokenizer {
     static final Errors MISUSE = (field, problem) -> new Moe4jException("BpeTokenizer: " + field + ": " + problem);
 
     private final Map<String, Integer> modelVocab; // the model's tokens (byte-level strings) -> id
-    private final List<String[]> merges; // [merges][2] token strings, by rank
+    private final MergeTable merges;
     private final List<AddedToken> addedTokens;
     private final PreTokenizer preTokenizer;
     private final Normalizer.Form normalizer; // null for none
     private final boolean ignoreMerges; // a piece that is a whole vocabulary token is taken as is (Llama 3)
     private final SpecialRoles roles;
 
-    private final String[] tokens; // [vocabSize] token strings; null for ids no token has
-    private final byte[][] bytes; // [vocabSize] the bytes each token stands for
-    private final boolean[] special; // [vocabSize]
-    private final Map<String, Integer> ids; // every token string -> id, added tokens included
+    private final TokenTable tokens;
+    private final byte[][] bytes; // [vocabSize] the bytes each token stands for; null for ids no token has
     private final int[] byteIds; // [256] the base token of each byte
-    private final PairMap ranks; // (left id, right id) -> merge rank
-    private final int[] mergedIds; // [merges] the token each merge makes
     private final AddedTokenSplitter splitter;
     private final ConcurrentHashMap<String, int[]> cache = new ConcurrentHashMap<>();
 
@@ -55,48 +49,22 @@ public final class BpeTokenizer implements Tokenizer {
             PreTokenizer preTokenizer, Normalizer.Form normalizer, boolean ignoreMerges, SpecialRoles roles,
             Errors errors) {
         this.modelVocab = Collections.unmodifiableMap(new LinkedHashMap<>(modelVocab));
-        this.merges = List.copyOf(merges);
         this.addedTokens = List.copyOf(addedTokens);
         this.preTokenizer = Objects.requireNonNull(preTokenizer);
         this.normalizer = normalizer;
         this.ignoreMerges = ignoreMerges;
-
-        int size = 0;
-        for (Map.Entry<String, Integer> e : modelVocab.entrySet()) {
-            if (e.getValue() < 0) throw errors.at("model.vocab." + e.getKey(), "negative id " + e.getValue());
-            size = Math.max(size, e.getValue() + 1);
-        }
-        for (AddedToken t : addedTokens) size = Math.max(size, t.id() + 1);
-        tokens = new String[size];
-        for (Map.Entry<String, Integer> e : modelVocab.entrySet()) {
-            int id = e.getValue();
-            if (tokens[id] != null) {
-                throw errors.at("model.vocab." + e.getKey(), "id " + id + " is also the id of " + tokens[id]);
-            }
-            tokens[id] = e.getKey();
-        }
-        special = new boolean[size];
+        this.tokens = new TokenTable(modelVocab, addedTokens, errors);
         Map<String, Integer> added = new LinkedHashMap<>();
-        Map<String, Integer> specials = new LinkedHashMap<>();
         for (int i = 0; i < addedTokens.size(); i++) {
             AddedToken t = addedTokens.get(i);
-            String field = "added_tokens[" + i + "]";
-            if (tokens[t.id()] != null && !tokens[t.id()].equals(t.content())) {
-                throw errors.at(field, "id " + t.id() + " is already the token " + tokens[t.id()] + ", not "
-                        + t.content());
-            }
             if (added.putIfAbsent(t.content(), t.id()) != null) {
-                throw errors.at(field, "the token " + t.content() + " is added twice");
+                throw errors.at("added_tokens[" + i + "]", "the token " + t.content() + " is added twice");
             }
-            tokens[t.id()] = t.content();
-            special[t.id()] = t.special();
-            if (t.special()) specials.put(t.content(), t.id());
         }
-        ids = new HashMap<>(modelVocab);
-        ids.putAll(added);
-
-        bytes = new byte[size][];
-        for (int id = 0; id < size; id++) if (tokens[id] != null) bytes[id] = ByteLevel.decode(tokens[id]);
+        bytes = new byte[tokens.size()][];
+        for (int id = 0; id < bytes.length; id++) {
+            if (tokens.at(id) != null) bytes[id] = ByteLevel.decode(tokens.at(id));
+        }
 
         byteIds = new int[256];
         for (int b = 0; b < 256; b++) {
@@ -109,20 +77,8 @@ public final class BpeTokenizer implements Tokenizer {
             byteIds[b] = id;
         }
 
-        ranks = new PairMap(merges.size());
-        mergedIds = new int[merges.size()];
-        for (int r = 0; r < merges.size(); r++) {
-            String[] m = merges.get(r);
-            String field = "model.merges[" + r + "]";
-            Integer left = modelVocab.get(m[0]), right = modelVocab.get(m[1]);
-            if (left == null) throw errors.at(field, "the token " + m[0] + " is not in model.vocab");
-            if (right == null) throw errors.at(field, "the token " + m[1] + " is not in model.vocab");
-            Integer merged = modelVocab.get(m[0] + m[1]);
-            if (merged == null) throw errors.at(field, "the merged token " + m[0] + m[1] + " is not in model.vocab");
-            ranks.put(left, right, r); // a pair listed twice keeps its last rank, as Hugging Face does
-            mergedIds[r] = merged;
-        }
-        this.roles = roles != null ? roles : SpecialRoles.guess(specials);
+        this.merges = new MergeTable(modelVocab, merges, errors);
+        this.roles = roles != null ? roles : tokens.guessRoles();
         this.splitter = new AddedTokenSplitter(added);
     }
 
@@ -139,10 +95,9 @@ public final class BpeTokenizer implements Tokenizer {
 
     /** A copy with the given bos/eos/pad roles (from a model's config), instead of those guessed from names. */
     public BpeTokenizer withRoles(SpecialRoles roles) {
-        for (OptionalInt id : List.of(roles.bos(), roles.eos(), roles.pad())) {
-            if (id.isPresent()) Tokenizer.checkId("BpeTokenizer.withRoles", id.getAsInt(), vocabSize());
-        }
-        return new BpeTokenizer(modelVocab, merges, addedTokens, preTokenizer, normalizer, ignoreMerges, roles, MISUSE);
+        roles.checkIds("BpeTokenizer.withRoles", vocabSize());
+        return new BpeTokenizer(modelVocab, merges.list(), addedTokens, preTokenizer, normalizer, ignoreMerges, roles,
+                MISUSE);
     }
 
     // ---- encoding ----------------------------------------------------------------------------------------------
@@ -189,7 +144,7 @@ public final class BpeTokenizer implements Tokenizer {
     private int[] merge(byte[] b) {
         int[] sym = new int[b.length];
         for (int i = 0; i < b.length; i++) sym[i] = byteIds[b[i] & 0xFF];
-        return mergeAll(sym, ranks, mergedIds);
+        return merges.mergeAll(sym);
     }
 
     /**
@@ -238,7 +193,7 @@ public final class BpeTokenizer implements Tokenizer {
 
     @Override
     public int vocabSize() {
-        return tokens.length;
+        return tokens.size();
     }
 
     @Override
@@ -252,42 +207,23 @@ public final class BpeTokenizer implements Tokenizer {
     }
 
     private byte[] known(String op, int id) {
-        Tokenizer.checkId(op, id, tokens.length);
-        if (bytes[id] == null) throw new Moe4jException(op + ": token id " + id + " is unused in this vocabulary");
+        tokens.known(op, id);
         return bytes[id];
     }
 
     @Override
     public String tokenString(int id) {
-        known("BpeTokenizer.tokenString", id);
-        return tokens[id];
+        return tokens.known("BpeTokenizer.tokenString", id);
     }
 
     @Override
     public OptionalInt tokenId(String token) {
-        Integer id = ids.get(token);
-        return id == null ? OptionalInt.empty() : OptionalInt.of(id);
+        return tokens.id(token);
     }
 
     @Override
     public boolean isSpecial(int id) {
-        Tokenizer.checkId("BpeTokenizer.isSpecial", id, tokens.length);
-        return special[id];
-    }
-
-    @Override
-    public OptionalInt bosId() {
-        return roles.bos();
-    }
-
-    @Override
-    public OptionalInt eosId() {
-        return roles.eos();
-    }
-
-    @Override
-    public OptionalInt padId() {
-        return roles.pad();
+        return tokens.isSpecial("BpeTokenizer.isSpecial", id);
     }
 
     // ---- what a writer needs -----------------------------------------------------------------------------------
@@ -299,9 +235,7 @@ public final class BpeTokenizer implements Tokenizer {
 
     /** The merges by rank: each a pair of token strings. */
     public List<String[]> merges() {
-        List<String[]> copy = new ArrayList<>(merges.size());
-        for (String[] m : merges) copy.add(m.clone());
-        return copy;
+        return merges.copy();
     }
 
     /** The number of merges. */
@@ -330,6 +264,7 @@ public final class BpeTokenizer implements Tokenizer {
     }
 
     /** The bos/eos/pad roles. */
+    @Override
     public SpecialRoles roles() {
         return roles;
     }

@@ -103,18 +103,8 @@ public final class ByteTokenizer implements Tokenizer {
     }
 
     @Override
-    public OptionalInt bosId() {
-        return roles.bos();
-    }
-
-    @Override
-    public OptionalInt eosId() {
-        return roles.eos();
-    }
-
-    @Override
-    public OptionalInt padId() {
-        return roles.pad();
+    public SpecialRoles roles() {
+        return roles;
     }
 
     /** The special tokens, in id order from 256. */

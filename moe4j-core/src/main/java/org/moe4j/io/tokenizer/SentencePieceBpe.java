@@ -1,16 +1,13 @@
 package org.moe4j.io.tokenizer;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
-import org.moe4j.common.Moe4jException;
 
 /**
  * SentencePiece-style BPE as Llama, Mistral and Mixtral ship it in {@code tokenizer.json}, run as Hugging Face's
@@ -53,7 +50,7 @@ public final class SentencePieceBpe implements Tokenizer {
     public record ModelFlags(String unkToken, boolean fuseUnk, boolean byteFallback, boolean ignoreMerges) {}
 
     private final Map<String, Integer> modelVocab; // token -> id, as the model lists it
-    private final List<String[]> merges; // [merges][2] token strings, by rank
+    private final MergeTable merges;
     private final ModelFlags flags;
     private final List<AddedToken> addedTokens;
     private final List<TextNormalizer> normalizers;
@@ -62,13 +59,9 @@ public final class SentencePieceBpe implements Tokenizer {
     private final Template template; // null for no post-processor
     private final SpecialRoles roles;
 
-    private final String[] tokens; // [vocabSize] token strings; null for ids no token has
-    private final boolean[] special; // [vocabSize]
-    private final Map<String, Integer> ids; // every token string -> id, added tokens included
+    private final TokenTable tokens;
     private final int[] byteIds; // [256] the id of <0xNN>, or -1
     private final int unkId; // -1 for none
-    private final PairMap ranks;
-    private final int[] mergedIds; // [merges]
     private final AddedTokenMatcher rawMatcher; // tokens matched in the original text
     private final AddedTokenMatcher normalizedMatcher; // tokens matched, normalized, in the normalized text
     private final ConcurrentHashMap<String, int[]> cache = new ConcurrentHashMap<>();
@@ -77,7 +70,6 @@ public final class SentencePieceBpe implements Tokenizer {
             List<AddedToken> addedTokens, List<TextNormalizer> normalizers, Metaspace metaspace, PieceDecoder decoder,
             Template template, SpecialRoles roles, BpeTokenizer.Errors errors) {
         this.modelVocab = Collections.unmodifiableMap(new LinkedHashMap<>(modelVocab));
-        this.merges = List.copyOf(merges);
         this.flags = Objects.requireNonNull(flags);
         this.addedTokens = List.copyOf(addedTokens);
         this.normalizers = List.copyOf(normalizers);
@@ -85,33 +77,9 @@ public final class SentencePieceBpe implements Tokenizer {
         this.decoder = Objects.requireNonNull(decoder);
         this.template = template;
 
-        int size = 0;
-        for (Map.Entry<String, Integer> e : modelVocab.entrySet()) {
-            if (e.getValue() < 0) throw errors.at("model.vocab." + e.getKey(), "negative id " + e.getValue());
-            size = Math.max(size, e.getValue() + 1);
-        }
-        for (AddedToken t : addedTokens) size = Math.max(size, t.id() + 1);
-        tokens = new String[size];
-        for (Map.Entry<String, Integer> e : modelVocab.entrySet()) {
-            if (tokens[e.getValue()] != null) {
-                throw errors.at("model.vocab." + e.getKey(), "id " + e.getValue() + " is also the id of " + tokens[e.getValue()]);
-            }
-            tokens[e.getValue()] = e.getKey();
-        }
-        special = new boolean[size];
-        ids = new HashMap<>(modelVocab);
-        Map<String, Integer> specials = new LinkedHashMap<>();
+        this.tokens = new TokenTable(modelVocab, addedTokens, errors);
         Map<AddedToken, String> raw = new LinkedHashMap<>(), normalized = new LinkedHashMap<>();
-        for (int i = 0; i < addedTokens.size(); i++) {
-            AddedToken t = addedTokens.get(i);
-            if (tokens[t.id()] != null && !tokens[t.id()].equals(t.content())) {
-                throw errors.at("added_tokens[" + i + "]", "id " + t.id() + " is already the token " + tokens[t.id()]
-                        + ", not " + t.content());
-            }
-            tokens[t.id()] = t.content();
-            special[t.id()] = t.special();
-            ids.put(t.content(), t.id());
-            if (t.special()) specials.put(t.content(), t.id());
+        for (AddedToken t : addedTokens) {
             if (t.normalized()) normalized.put(t, TextNormalizer.applyAll(normalizers, t.content()));
             else raw.put(t, t.content());
         }
@@ -127,22 +95,10 @@ public final class SentencePieceBpe implements Tokenizer {
         } else {
             unkId = -1;
         }
-        ranks = new PairMap(merges.size());
-        mergedIds = new int[merges.size()];
-        for (int r = 0; r < merges.size(); r++) {
-            String[] m = merges.get(r);
-            String field = "model.merges[" + r + "]";
-            Integer left = modelVocab.get(m[0]), right = modelVocab.get(m[1]);
-            if (left == null) throw errors.at(field, "the token " + m[0] + " is not in model.vocab");
-            if (right == null) throw errors.at(field, "the token " + m[1] + " is not in model.vocab");
-            Integer merged = modelVocab.get(m[0] + m[1]);
-            if (merged == null) throw errors.at(field, "the merged token " + m[0] + m[1] + " is not in model.vocab");
-            ranks.put(left, right, r);
-            mergedIds[r] = merged;
-        }
+        this.merges = new MergeTable(modelVocab, merges, errors);
         rawMatcher = new AddedTokenMatcher(raw);
         normalizedMatcher = new AddedTokenMatcher(normalized);
-        this.roles = roles != null ? roles : SpecialRoles.guess(specials);
+        this.roles = roles != null ? roles : tokens.guessRoles();
     }
 
     /** The byte token of {@code b}: {@code <0x41>} for 'A', as Hugging Face spells it. */
@@ -152,11 +108,9 @@ public final class SentencePieceBpe implements Tokenizer {
 
     /** A copy with the given bos/eos/pad roles (from a model's config), instead of those guessed from names. */
     public SentencePieceBpe withRoles(SpecialRoles roles) {
-        for (OptionalInt id : List.of(roles.bos(), roles.eos(), roles.pad())) {
-            if (id.isPresent()) Tokenizer.checkId("SentencePieceBpe.withRoles", id.getAsInt(), vocabSize());
-        }
-        return new SentencePieceBpe(modelVocab, merges, flags, addedTokens, normalizers, metaspace, decoder, template,
-                roles, BpeTokenizer.MISUSE);
+        roles.checkIds("SentencePieceBpe.withRoles", vocabSize());
+        return new SentencePieceBpe(modelVocab, merges.list(), flags, addedTokens, normalizers, metaspace, decoder,
+                template, roles, BpeTokenizer.MISUSE);
     }
 
     // ---- encoding ----------------------------------------------------------------------------------------------
@@ -215,7 +169,7 @@ public final class SentencePieceBpe implements Tokenizer {
         }
         int[] cached = cache.get(piece);
         if (cached != null) return cached;
-        int[] result = BpeTokenizer.mergeAll(symbols(piece), ranks, mergedIds);
+        int[] result = merges.mergeAll(symbols(piece));
         if (piece.length() < CACHE_PIECE_LIMIT && cache.size() < BpeTokenizer.CACHE_LIMIT) cache.put(piece, result);
         return result;
     }
@@ -264,8 +218,8 @@ public final class SentencePieceBpe implements Tokenizer {
         PieceDecoder.State s = decoder.state();
         StringBuilder out = new StringBuilder();
         for (int id : ids) {
-            known("SentencePieceBpe.decode", id);
-            if (!(skipSpecial && special[id])) out.append(s.push(tokens[id]));
+            String t = tokens.known("SentencePieceBpe.decode", id);
+            if (!(skipSpecial && tokens.isSpecial("SentencePieceBpe.decode", id))) out.append(s.push(t));
         }
         return out.append(s.finish()).toString();
     }
@@ -279,7 +233,7 @@ public final class SentencePieceBpe implements Tokenizer {
 
     @Override
     public int vocabSize() {
-        return tokens.length;
+        return tokens.size();
     }
 
     /**
@@ -288,48 +242,25 @@ public final class SentencePieceBpe implements Tokenizer {
      */
     @Override
     public byte[] tokenBytes(int id) {
-        String t = known("SentencePieceBpe.tokenBytes", id);
+        String t = tokens.known("SentencePieceBpe.tokenBytes", id);
         int b = decoder.hasByteFallback() ? PieceDecoder.byteOf(t) : -1;
         if (b >= 0) return new byte[] {(byte) b};
         return decoder.middleToken(t).getBytes(StandardCharsets.UTF_8);
     }
 
-    private String known(String op, int id) {
-        Tokenizer.checkId(op, id, tokens.length);
-        if (tokens[id] == null) throw new Moe4jException(op + ": token id " + id + " is unused in this vocabulary");
-        return tokens[id];
-    }
-
     @Override
     public String tokenString(int id) {
-        return known("SentencePieceBpe.tokenString", id);
+        return tokens.known("SentencePieceBpe.tokenString", id);
     }
 
     @Override
     public OptionalInt tokenId(String token) {
-        Integer id = ids.get(token);
-        return id == null ? OptionalInt.empty() : OptionalInt.of(id);
+        return tokens.id(token);
     }
 
     @Override
     public boolean isSpecial(int id) {
-        Tokenizer.checkId("SentencePieceBpe.isSpecial", id, tokens.length);
-        return special[id];
-    }
-
-    @Override
-    public OptionalInt bosId() {
-        return roles.bos();
-    }
-
-    @Override
-    public OptionalInt eosId() {
-        return roles.eos();
-    }
-
-    @Override
-    public OptionalInt padId() {
-        return roles.pad();
+        return tokens.isSpecial("SentencePieceBpe.isSpecial", id);
     }
 
     // ---- what a writer needs -----------------------------------------------------------------------------------
@@ -341,9 +272,7 @@ public final class SentencePieceBpe implements Tokenizer {
 
     /** The merges by rank: each a pair of token strings. */
     public List<String[]> merges() {
-        List<String[]> copy = new ArrayList<>(merges.size());
-        for (String[] m : merges) copy.add(m.clone());
-        return copy;
+        return merges.copy();
     }
 
     /** unk_token, fuse_unk, byte_fallback, ignore_merges. */
@@ -375,6 +304,7 @@ public final class SentencePieceBpe implements Tokenizer {
     }
 
     /** The bos/eos/pad roles. */
+    @Override
     public SpecialRoles roles() {
         return roles;
     }

@@ -265,30 +265,8 @@ final class SentencePieceJson {
             for (PieceDecoder.Step s : t.decoder().steps()) writeStep(g, s);
             g.writeEndArray();
             g.writeEndObject();
-            g.writeObjectFieldStart("model");
-            g.writeStringField("type", "BPE");
-            g.writeNullField("dropout");
-            if (t.flags().unkToken() == null) g.writeNullField("unk_token");
-            else g.writeStringField("unk_token", t.flags().unkToken());
-            g.writeNullField("continuing_subword_prefix");
-            g.writeNullField("end_of_word_suffix");
-            g.writeBooleanField("fuse_unk", t.flags().fuseUnk());
-            g.writeBooleanField("byte_fallback", t.flags().byteFallback());
-            g.writeBooleanField("ignore_merges", t.flags().ignoreMerges());
-            g.writeObjectFieldStart("vocab");
-            List<Map.Entry<String, Integer>> byId = new ArrayList<>(t.modelVocab().entrySet());
-            byId.sort(Map.Entry.comparingByValue());
-            for (Map.Entry<String, Integer> e : byId) g.writeNumberField(e.getKey(), e.getValue());
-            g.writeEndObject();
-            g.writeArrayFieldStart("merges");
-            for (String[] m : t.merges()) {
-                g.writeStartArray();
-                g.writeString(m[0]);
-                g.writeString(m[1]);
-                g.writeEndArray();
-            }
-            g.writeEndArray();
-            g.writeEndObject();
+            TokenizerJson.writeBpeModel(g, t.flags().unkToken(), t.flags().fuseUnk(), t.flags().byteFallback(),
+                    t.flags().ignoreMerges(), t.modelVocab(), t.merges());
             g.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e); // a StringWriter does not fail; the template JSON was parsed before

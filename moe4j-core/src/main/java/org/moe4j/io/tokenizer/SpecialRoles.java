@@ -23,6 +23,13 @@ public record SpecialRoles(OptionalInt bos, OptionalInt eos, OptionalInt pad) {
         return new SpecialRoles(find(specials, BOS_NAMES), find(specials, EOS_NAMES), find(specials, PAD_NAMES));
     }
 
+    /** Checks that each role's id is an id of a vocabulary of {@code vocabSize} ids; {@code op} names the caller. */
+    void checkIds(String op, int vocabSize) {
+        for (OptionalInt id : List.of(bos, eos, pad)) {
+            if (id.isPresent()) Tokenizer.checkId(op, id.getAsInt(), vocabSize);
+        }
+    }
+
     private static OptionalInt find(Map<String, Integer> specials, List<String> names) {
         for (String name : names) {
             Integer id = specials.get(name);

@@ -51,14 +51,23 @@ public interface Tokenizer {
     /** Whether {@code id} is a special token (bos, eos, pad, or another control token). */
     boolean isSpecial(int id);
 
+    /** Which ids start, end and pad a sequence. */
+    SpecialRoles roles();
+
     /** The id that starts a sequence, if this tokenizer has one. */
-    OptionalInt bosId();
+    default OptionalInt bosId() {
+        return roles().bos();
+    }
 
     /** The id that ends a sequence, if this tokenizer has one. */
-    OptionalInt eosId();
+    default OptionalInt eosId() {
+        return roles().eos();
+    }
 
     /** The id used for padding, if this tokenizer has one. */
-    OptionalInt padId();
+    default OptionalInt padId() {
+        return roles().pad();
+    }
 
     /** Appends the bytes of token {@code id} to {@code out}: for streaming, see {@link StreamingDecoder}. */
     default void appendBytes(int id, ByteArrayOutputStream out) {

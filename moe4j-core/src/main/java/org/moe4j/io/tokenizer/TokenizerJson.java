@@ -458,34 +458,44 @@ public final class TokenizerJson {
             g.writeObjectFieldStart("decoder");
             writeByteLevelFlags(g, true, true);
             g.writeEndObject();
-            g.writeObjectFieldStart("model");
-            g.writeStringField("type", "BPE");
-            g.writeNullField("dropout");
-            g.writeNullField("unk_token");
-            g.writeNullField("continuing_subword_prefix");
-            g.writeNullField("end_of_word_suffix");
-            g.writeBooleanField("fuse_unk", false);
-            g.writeBooleanField("byte_fallback", false);
-            g.writeBooleanField("ignore_merges", t.ignoreMerges());
-            g.writeObjectFieldStart("vocab");
-            List<Map.Entry<String, Integer>> byId = new ArrayList<>(t.modelVocab().entrySet());
-            byId.sort(Map.Entry.comparingByValue());
-            for (Map.Entry<String, Integer> e : byId) g.writeNumberField(e.getKey(), e.getValue());
-            g.writeEndObject();
-            g.writeArrayFieldStart("merges");
-            for (String[] m : t.merges()) {
-                g.writeStartArray();
-                g.writeString(m[0]);
-                g.writeString(m[1]);
-                g.writeEndArray();
-            }
-            g.writeEndArray();
-            g.writeEndObject();
+            writeBpeModel(g, null, false, false, t.ignoreMerges(), t.modelVocab(), t.merges());
             g.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e); // a StringWriter does not fail
         }
         return out.append('\n').toString();
+    }
+
+    /**
+     * The {@code model} object of a BPE tokenizer.json: its flags ({@code unkToken} null for none), the vocabulary
+     * in id order and the merges as pairs. Shared by the byte-level and the SentencePiece writers.
+     */
+    static void writeBpeModel(JsonGenerator g, String unkToken, boolean fuseUnk, boolean byteFallback,
+            boolean ignoreMerges, Map<String, Integer> modelVocab, List<String[]> merges) throws IOException {
+        g.writeObjectFieldStart("model");
+        g.writeStringField("type", "BPE");
+        g.writeNullField("dropout");
+        if (unkToken == null) g.writeNullField("unk_token");
+        else g.writeStringField("unk_token", unkToken);
+        g.writeNullField("continuing_subword_prefix");
+        g.writeNullField("end_of_word_suffix");
+        g.writeBooleanField("fuse_unk", fuseUnk);
+        g.writeBooleanField("byte_fallback", byteFallback);
+        g.writeBooleanField("ignore_merges", ignoreMerges);
+        g.writeObjectFieldStart("vocab");
+        List<Map.Entry<String, Integer>> byId = new ArrayList<>(modelVocab.entrySet());
+        byId.sort(Map.Entry.comparingByValue());
+        for (Map.Entry<String, Integer> e : byId) g.writeNumberField(e.getKey(), e.getValue());
+        g.writeEndObject();
+        g.writeArrayFieldStart("merges");
+        for (String[] m : merges) {
+            g.writeStartArray();
+            g.writeString(m[0]);
+            g.writeString(m[1]);
+            g.writeEndArray();
+        }
+        g.writeEndArray();
+        g.writeEndObject();
     }
 
     private static void writePreTokenizer(JsonGenerator g, PreTokenizer pre) throws IOException {

@@ -12,14 +12,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
-import org.moe4j.kernel.Parallel;
-import org.moe4j.model.KvCache;
+import org.moe4j.model.InferenceInvarianceTest;
 import org.moe4j.model.TransformerConfig;
 import org.moe4j.model.TransformerLm;
 import org.moe4j.moe.RoutingContext;
 import org.moe4j.tensor.IntTensor;
 import org.moe4j.tensor.QuantFormat;
-import org.moe4j.tensor.Tensor;
 
 /**
  * A quantized GGUF loaded for inference keeps its matrices quantized (a quarter of the float32 bytes for Q8_0),
@@ -74,24 +72,7 @@ class QuantizedInferenceTest {
                 GgufModel.Progress.NONE);
         TransformerLm model = GgufModel.loadForInference(file).model();
         int[] seq = {3, 17, 52, 0, 9, 41, 8, 30, 12};
-        int before = Parallel.threads();
-        try {
-            float[] reference = null;
-            for (int threads : new int[] {1, 2, 3}) {
-                Parallel.setThreads(threads);
-                Tensor together = model.forwardIncremental(IntTensor.of(seq), model.newCache()).logits().value();
-                KvCache stepCache = model.newCache();
-                for (int i = 0; i < seq.length; i++) {
-                    Tensor step = model.forwardIncremental(IntTensor.of(seq[i]), stepCache).logits().value();
-                    assertArrayEquals(together.narrow(1, i, 1).toFloatArray(), step.toFloatArray(), 0f,
-                            "position " + i + " with " + threads + " threads");
-                }
-                if (reference == null) reference = together.toFloatArray();
-                assertArrayEquals(reference, together.toFloatArray(), 0f, "thread count " + threads);
-            }
-        } finally {
-            Parallel.setThreads(before);
-        }
+        InferenceInvarianceTest.assertPrefillEqualsStepsBitForBit(model, seq);
     }
 
     @Test
