@@ -25,6 +25,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.moe4j.common.Moe4jException;
@@ -63,6 +65,10 @@ public final class Moe4jServer implements AutoCloseable {
     private final ExecutorService executor;
     private final byte[] keyDigest; // SHA-256 of the API key, or null
     private final CountDownLatch loaded = new CountDownLatch(1);
+    /** Exchanges handed to the executor whose admission is not yet decided; the scheduler gives them the CPUs. */
+    private final AtomicInteger undecided = new AtomicInteger();
+    /** The current exchange's "decided" flag, so that it is counted down exactly once. */
+    private static final ScopedValue<AtomicBoolean> DECISION = ScopedValue.newInstance();
     private final long created = System.currentTimeMillis() / 1000;
     private volatile Ready ready;
     private volatile String loadFailure;
@@ -72,8 +78,26 @@ public final class Moe4jServer implements AutoCloseable {
         this.config = config;
         this.keyDigest = config.apiKey() == null ? null : sha256(config.apiKey());
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
+        // Responses are written as headers then body: with Nagle's algorithm the body of a small answer (a 429)
+        // waits for the peer's (delayed) ACK of the headers. The JDK server reads this once, at its first use.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) System.setProperty("sun.net.httpserver.nodelay", "true");
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 1024);
-        http.setExecutor(executor);
+        http.setExecutor(exchange -> {
+            AtomicBoolean decision = new AtomicBoolean();
+            undecided.incrementAndGet();
+            try {
+                executor.execute(() -> {
+                    try {
+                        ScopedValue.where(DECISION, decision).run(exchange);
+                    } finally {
+                        decided(decision); // a request the JDK refused before our handler saw it
+                    }
+                });
+            } catch (RuntimeException e) { // the executor is shut down: nothing will run
+                decided(decision);
+                throw e;
+            }
+        });
         http.createContext("/", this::handle);
         http.start();
         Thread.ofPlatform().name("moe4j-model-loader").daemon(true).start(() -> load(loader, chat));
@@ -100,7 +124,7 @@ public final class Moe4jServer implements AutoCloseable {
             LoadedModel model = loader.get();
             Generator generator = Generator.of(model);
             Scheduler scheduler = new Scheduler(generator, config.maxBatch(), config.maxQueue(),
-                    config.timeout(), metrics);
+                    config.timeout(), metrics, undecided::get);
             ready = new Ready(generator, scheduler, chat.apply(model));
             metrics.ready(true);
         } catch (RuntimeException | OutOfMemoryError e) {
@@ -133,6 +157,11 @@ public final class Moe4jServer implements AutoCloseable {
     public URI baseUri() {
         String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
         return URI.create("http://" + host + ":" + port() + "/v1");
+    }
+
+    /** Exchanges not yet answered or accepted (0 when quiet; a leak would slow every later step). */
+    int undecidedExchanges() {
+        return undecided.get();
     }
 
     public Metrics metrics() {
@@ -172,7 +201,13 @@ public final class Moe4jServer implements AutoCloseable {
             sendError(ex, ApiException.internal("internal error: " + e.getMessage()));
         } finally {
             ex.close();
+            if (DECISION.isBound()) decided(DECISION.get());
         }
+    }
+
+    /** Counts an exchange as decided (answered, or accepted into the scheduler), once. */
+    private void decided(AtomicBoolean decision) {
+        if (decision.compareAndSet(false, true)) undecided.decrementAndGet();
     }
 
     private void route(HttpExchange ex) {
@@ -312,6 +347,7 @@ public final class Moe4jServer implements AutoCloseable {
             throw e;
         }
         scheduler.submit(job);
+        if (DECISION.isBound()) decided(DECISION.get()); // accepted: what follows is waiting, not deciding
         if (req.stream()) stream(ex, job, scheduler);
         else respond(ex, job);
     }
