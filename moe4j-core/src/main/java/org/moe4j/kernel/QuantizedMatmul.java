@@ -222,27 +222,15 @@ public final class QuantizedMatmul {
             return scratch;
         }
         if (TILES) {
-            float[] acc = new float[UNIT * L]; // [16 rows, 16 lanes]
-            long half = 8 * rb;
             for (; j + UNIT <= j1; j += UNIT) {
                 long at = (row0 + j) * rb;
                 if (m == 1) {
-                    if (f == QuantFormat.Q8_0) {
-                        q8x8(k, x, offX, s, at, rb, acc, 0);
-                        q8x8(k, x, offX, s, at + half, rb, acc, 8 * L);
-                    } else {
-                        q4x8(k, x, offX, s, at, rb, acc, 0);
-                        q4x8(k, x, offX, s, at + half, rb, acc, 8 * L);
-                    }
-                    butterfly(acc, y, offY + j);
+                    if (f == QuantFormat.Q8_0) q8x16(k, x, offX, s, at, rb, y, offY + j);
+                    else q4x16(k, x, offX, s, at, rb, y, offY + j);
                 } else {
                     decodePanel(w, row0 + j, k, scratch);
-                    int nb = k / QK;
-                    for (int i = 0; i < m; i++) {
-                        panelx8(k, x, offX + i * k, scratch.panel, 0, scratch.scales, 0, acc, 0);
-                        panelx8(k, x, offX + i * k, scratch.panel, 8 * k, scratch.scales, 8 * nb, acc, 8 * L);
-                        butterfly(acc, y, offY + i * ldy + j);
-                    }
+                    for (int i = 0; i < m; i++) panelx16(k, x, offX + i * k, scratch.panel, scratch.scales, y,
+                            offY + i * ldy + j);
                 }
             }
         }
@@ -302,14 +290,9 @@ public final class QuantizedMatmul {
         return (FloatVector) nib.sub((byte) 8).convertShape(B2F, F, 0);
     }
 
-    /**
-     * One x row against 8 Q8_0 rows from byte {@code at} ({@code rb} bytes apart): each row's lane accumulators (the
-     * class comment's sequence) go to {@code acc[ao + 16 r ..]}, for {@link #butterfly}. Half a tile per call keeps
-     * the method small: a 16-row body overflowed C1's registers, which can strand it in the unprofiled tier (never
-     * reaching C2, so running the Vector API as boxed objects) when the machine is busy at warm-up.
-     */
-    private static void q8x8(int k, float[] x, int xi, MemorySegment s, long at, long rb, float[] acc, int ao) {
-        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    /** One x row against the 16 Q8_0 rows from byte {@code at} ({@code rb} bytes apart): the butterfly of {@link DotGemm}. */
+    private static void q8x16(int k, float[] x, int xi, MemorySegment s, long at, long rb, float[] y, int yi) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
         for (int b = 0, e = xi; b < k / QK; b++, e += QK, at += 34) {
             FloatVector x0 = FloatVector.fromArray(F, x, e), x1 = FloatVector.fromArray(F, x, e + 16);
             long o = at;
@@ -345,20 +328,60 @@ public final class QuantizedMatmul {
             p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 2, LE).convertShape(B2F, F, 0)).mul(x0);
             p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 18, LE).convertShape(B2F, F, 0)).fma(x1, p);
             c7 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c7);
+            o += rb;
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 2, LE).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 18, LE).convertShape(B2F, F, 0)).fma(x1, p);
+            c8 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c8);
+            o += rb;
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 2, LE).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 18, LE).convertShape(B2F, F, 0)).fma(x1, p);
+            c9 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c9);
+            o += rb;
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 2, LE).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 18, LE).convertShape(B2F, F, 0)).fma(x1, p);
+            c10 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c10);
+            o += rb;
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 2, LE).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 18, LE).convertShape(B2F, F, 0)).fma(x1, p);
+            c11 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c11);
+            o += rb;
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 2, LE).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 18, LE).convertShape(B2F, F, 0)).fma(x1, p);
+            c12 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c12);
+            o += rb;
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 2, LE).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 18, LE).convertShape(B2F, F, 0)).fma(x1, p);
+            c13 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c13);
+            o += rb;
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 2, LE).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 18, LE).convertShape(B2F, F, 0)).fma(x1, p);
+            c14 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c14);
+            o += rb;
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 2, LE).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) ByteVector.fromMemorySegment(B, s, o + 18, LE).convertShape(B2F, F, 0)).fma(x1, p);
+            c15 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c15);
         }
-        c0.intoArray(acc, ao);
-        c1.intoArray(acc, ao + 16);
-        c2.intoArray(acc, ao + 32);
-        c3.intoArray(acc, ao + 48);
-        c4.intoArray(acc, ao + 64);
-        c5.intoArray(acc, ao + 80);
-        c6.intoArray(acc, ao + 96);
-        c7.intoArray(acc, ao + 112);
+        FloatVector r0 = c0.blend(c8, BIT8).add(c8.blend(c0, BIT8).rearrange(SWAP8));
+        FloatVector r1 = c1.blend(c9, BIT8).add(c9.blend(c1, BIT8).rearrange(SWAP8));
+        FloatVector r2 = c2.blend(c10, BIT8).add(c10.blend(c2, BIT8).rearrange(SWAP8));
+        FloatVector r3 = c3.blend(c11, BIT8).add(c11.blend(c3, BIT8).rearrange(SWAP8));
+        FloatVector r4 = c4.blend(c12, BIT8).add(c12.blend(c4, BIT8).rearrange(SWAP8));
+        FloatVector r5 = c5.blend(c13, BIT8).add(c13.blend(c5, BIT8).rearrange(SWAP8));
+        FloatVector r6 = c6.blend(c14, BIT8).add(c14.blend(c6, BIT8).rearrange(SWAP8));
+        FloatVector r7 = c7.blend(c15, BIT8).add(c15.blend(c7, BIT8).rearrange(SWAP8));
+        r0 = r0.blend(r4, BIT4).add(r4.blend(r0, BIT4).rearrange(SWAP4));
+        r1 = r1.blend(r5, BIT4).add(r5.blend(r1, BIT4).rearrange(SWAP4));
+        r2 = r2.blend(r6, BIT4).add(r6.blend(r2, BIT4).rearrange(SWAP4));
+        r3 = r3.blend(r7, BIT4).add(r7.blend(r3, BIT4).rearrange(SWAP4));
+        r0 = r0.blend(r2, BIT2).add(r2.blend(r0, BIT2).rearrange(SWAP2));
+        r1 = r1.blend(r3, BIT2).add(r3.blend(r1, BIT2).rearrange(SWAP2));
+        r0 = r0.blend(r1, BIT1).add(r1.blend(r0, BIT1).rearrange(SWAP1));
+        r0.intoArray(y, yi);
     }
 
-    /** As {@link #q8x8} for 8 Q4_0 rows: levels are nibble - 8, low nibbles first. */
-    private static void q4x8(int k, float[] x, int xi, MemorySegment s, long at, long rb, float[] acc, int ao) {
-        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    /** As {@link #q8x16} for Q4_0: one 16-byte load per block and row gives both nibble halves. */
+    private static void q4x16(int k, float[] x, int xi, MemorySegment s, long at, long rb, float[] y, int yi) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
         for (int b = 0, e = xi; b < k / QK; b++, e += QK, at += 18) {
             FloatVector x0 = FloatVector.fromArray(F, x, e), x1 = FloatVector.fromArray(F, x, e + 16);
             long o = at;
@@ -403,81 +426,124 @@ public final class QuantizedMatmul {
             p = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(x0);
             p = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).fma(x1, p);
             c7 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c7);
+            o += rb;
+            v = ByteVector.fromMemorySegment(B, s, o + 2, LE);
+            p = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).fma(x1, p);
+            c8 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c8);
+            o += rb;
+            v = ByteVector.fromMemorySegment(B, s, o + 2, LE);
+            p = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).fma(x1, p);
+            c9 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c9);
+            o += rb;
+            v = ByteVector.fromMemorySegment(B, s, o + 2, LE);
+            p = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).fma(x1, p);
+            c10 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c10);
+            o += rb;
+            v = ByteVector.fromMemorySegment(B, s, o + 2, LE);
+            p = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).fma(x1, p);
+            c11 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c11);
+            o += rb;
+            v = ByteVector.fromMemorySegment(B, s, o + 2, LE);
+            p = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).fma(x1, p);
+            c12 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c12);
+            o += rb;
+            v = ByteVector.fromMemorySegment(B, s, o + 2, LE);
+            p = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).fma(x1, p);
+            c13 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c13);
+            o += rb;
+            v = ByteVector.fromMemorySegment(B, s, o + 2, LE);
+            p = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).fma(x1, p);
+            c14 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c14);
+            o += rb;
+            v = ByteVector.fromMemorySegment(B, s, o + 2, LE);
+            p = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(x0);
+            p = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).fma(x1, p);
+            c15 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(I16_LE, o))), c15);
         }
-        c0.intoArray(acc, ao);
-        c1.intoArray(acc, ao + 16);
-        c2.intoArray(acc, ao + 32);
-        c3.intoArray(acc, ao + 48);
-        c4.intoArray(acc, ao + 64);
-        c5.intoArray(acc, ao + 80);
-        c6.intoArray(acc, ao + 96);
-        c7.intoArray(acc, ao + 112);
+        FloatVector r0 = c0.blend(c8, BIT8).add(c8.blend(c0, BIT8).rearrange(SWAP8));
+        FloatVector r1 = c1.blend(c9, BIT8).add(c9.blend(c1, BIT8).rearrange(SWAP8));
+        FloatVector r2 = c2.blend(c10, BIT8).add(c10.blend(c2, BIT8).rearrange(SWAP8));
+        FloatVector r3 = c3.blend(c11, BIT8).add(c11.blend(c3, BIT8).rearrange(SWAP8));
+        FloatVector r4 = c4.blend(c12, BIT8).add(c12.blend(c4, BIT8).rearrange(SWAP8));
+        FloatVector r5 = c5.blend(c13, BIT8).add(c13.blend(c5, BIT8).rearrange(SWAP8));
+        FloatVector r6 = c6.blend(c14, BIT8).add(c14.blend(c6, BIT8).rearrange(SWAP8));
+        FloatVector r7 = c7.blend(c15, BIT8).add(c15.blend(c7, BIT8).rearrange(SWAP8));
+        r0 = r0.blend(r4, BIT4).add(r4.blend(r0, BIT4).rearrange(SWAP4));
+        r1 = r1.blend(r5, BIT4).add(r5.blend(r1, BIT4).rearrange(SWAP4));
+        r2 = r2.blend(r6, BIT4).add(r6.blend(r2, BIT4).rearrange(SWAP4));
+        r3 = r3.blend(r7, BIT4).add(r7.blend(r3, BIT4).rearrange(SWAP4));
+        r0 = r0.blend(r2, BIT2).add(r2.blend(r0, BIT2).rearrange(SWAP2));
+        r1 = r1.blend(r3, BIT2).add(r3.blend(r1, BIT2).rearrange(SWAP2));
+        r0 = r0.blend(r1, BIT1).add(r1.blend(r0, BIT1).rearrange(SWAP1));
+        r0.intoArray(y, yi);
     }
 
     /**
-     * One x row against 8 rows of a decoded panel: {@code lv} holds the integer levels as floats (row r from {@code lo
-     * + r k}) and {@code sc} the block scales (row r from {@code so + r k / 32}), so prefill decodes a block once for
-     * all its x rows; same sequence and accumulator layout as {@link #q8x8}.
+     * One x row against a decoded panel of 16 rows: {@code lv} [16, k] holds the integer levels as floats and {@code
+     * sc} [16, k / 32] the block scales, so prefill decodes a block once for all its x rows; same sequence as {@link #q8x16}.
      */
-    private static void panelx8(int k, float[] x, int xi, float[] lv, int lo, float[] sc, int so, float[] acc, int ao) {
-        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    private static void panelx16(int k, float[] x, int xi, float[] lv, float[] sc, float[] y, int yi) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
         int nb = k / QK;
         for (int b = 0, e = 0; b < nb; b++, e += QK) {
             FloatVector x0 = FloatVector.fromArray(F, x, xi + e), x1 = FloatVector.fromArray(F, x, xi + e + 16);
             FloatVector p;
-            p = FloatVector.fromArray(F, lv, lo + 0 * k + e).mul(x0);
-            p = FloatVector.fromArray(F, lv, lo + 0 * k + e + 16).fma(x1, p);
-            c0 = p.fma(FloatVector.broadcast(F, sc[so + 0 * nb + b]), c0);
-            p = FloatVector.fromArray(F, lv, lo + 1 * k + e).mul(x0);
-            p = FloatVector.fromArray(F, lv, lo + 1 * k + e + 16).fma(x1, p);
-            c1 = p.fma(FloatVector.broadcast(F, sc[so + 1 * nb + b]), c1);
-            p = FloatVector.fromArray(F, lv, lo + 2 * k + e).mul(x0);
-            p = FloatVector.fromArray(F, lv, lo + 2 * k + e + 16).fma(x1, p);
-            c2 = p.fma(FloatVector.broadcast(F, sc[so + 2 * nb + b]), c2);
-            p = FloatVector.fromArray(F, lv, lo + 3 * k + e).mul(x0);
-            p = FloatVector.fromArray(F, lv, lo + 3 * k + e + 16).fma(x1, p);
-            c3 = p.fma(FloatVector.broadcast(F, sc[so + 3 * nb + b]), c3);
-            p = FloatVector.fromArray(F, lv, lo + 4 * k + e).mul(x0);
-            p = FloatVector.fromArray(F, lv, lo + 4 * k + e + 16).fma(x1, p);
-            c4 = p.fma(FloatVector.broadcast(F, sc[so + 4 * nb + b]), c4);
-            p = FloatVector.fromArray(F, lv, lo + 5 * k + e).mul(x0);
-            p = FloatVector.fromArray(F, lv, lo + 5 * k + e + 16).fma(x1, p);
-            c5 = p.fma(FloatVector.broadcast(F, sc[so + 5 * nb + b]), c5);
-            p = FloatVector.fromArray(F, lv, lo + 6 * k + e).mul(x0);
-            p = FloatVector.fromArray(F, lv, lo + 6 * k + e + 16).fma(x1, p);
-            c6 = p.fma(FloatVector.broadcast(F, sc[so + 6 * nb + b]), c6);
-            p = FloatVector.fromArray(F, lv, lo + 7 * k + e).mul(x0);
-            p = FloatVector.fromArray(F, lv, lo + 7 * k + e + 16).fma(x1, p);
-            c7 = p.fma(FloatVector.broadcast(F, sc[so + 7 * nb + b]), c7);
+            p = FloatVector.fromArray(F, lv, 0 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 0 * k + e + 16).fma(x1, p);
+            c0 = p.fma(FloatVector.broadcast(F, sc[0 * nb + b]), c0);
+            p = FloatVector.fromArray(F, lv, 1 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 1 * k + e + 16).fma(x1, p);
+            c1 = p.fma(FloatVector.broadcast(F, sc[1 * nb + b]), c1);
+            p = FloatVector.fromArray(F, lv, 2 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 2 * k + e + 16).fma(x1, p);
+            c2 = p.fma(FloatVector.broadcast(F, sc[2 * nb + b]), c2);
+            p = FloatVector.fromArray(F, lv, 3 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 3 * k + e + 16).fma(x1, p);
+            c3 = p.fma(FloatVector.broadcast(F, sc[3 * nb + b]), c3);
+            p = FloatVector.fromArray(F, lv, 4 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 4 * k + e + 16).fma(x1, p);
+            c4 = p.fma(FloatVector.broadcast(F, sc[4 * nb + b]), c4);
+            p = FloatVector.fromArray(F, lv, 5 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 5 * k + e + 16).fma(x1, p);
+            c5 = p.fma(FloatVector.broadcast(F, sc[5 * nb + b]), c5);
+            p = FloatVector.fromArray(F, lv, 6 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 6 * k + e + 16).fma(x1, p);
+            c6 = p.fma(FloatVector.broadcast(F, sc[6 * nb + b]), c6);
+            p = FloatVector.fromArray(F, lv, 7 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 7 * k + e + 16).fma(x1, p);
+            c7 = p.fma(FloatVector.broadcast(F, sc[7 * nb + b]), c7);
+            p = FloatVector.fromArray(F, lv, 8 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 8 * k + e + 16).fma(x1, p);
+            c8 = p.fma(FloatVector.broadcast(F, sc[8 * nb + b]), c8);
+            p = FloatVector.fromArray(F, lv, 9 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 9 * k + e + 16).fma(x1, p);
+            c9 = p.fma(FloatVector.broadcast(F, sc[9 * nb + b]), c9);
+            p = FloatVector.fromArray(F, lv, 10 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 10 * k + e + 16).fma(x1, p);
+            c10 = p.fma(FloatVector.broadcast(F, sc[10 * nb + b]), c10);
+            p = FloatVector.fromArray(F, lv, 11 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 11 * k + e + 16).fma(x1, p);
+            c11 = p.fma(FloatVector.broadcast(F, sc[11 * nb + b]), c11);
+            p = FloatVector.fromArray(F, lv, 12 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 12 * k + e + 16).fma(x1, p);
+            c12 = p.fma(FloatVector.broadcast(F, sc[12 * nb + b]), c12);
+            p = FloatVector.fromArray(F, lv, 13 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 13 * k + e + 16).fma(x1, p);
+            c13 = p.fma(FloatVector.broadcast(F, sc[13 * nb + b]), c13);
+            p = FloatVector.fromArray(F, lv, 14 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 14 * k + e + 16).fma(x1, p);
+            c14 = p.fma(FloatVector.broadcast(F, sc[14 * nb + b]), c14);
+            p = FloatVector.fromArray(F, lv, 15 * k + e).mul(x0);
+            p = FloatVector.fromArray(F, lv, 15 * k + e + 16).fma(x1, p);
+            c15 = p.fma(FloatVector.broadcast(F, sc[15 * nb + b]), c15);
         }
-        c0.intoArray(acc, ao);
-        c1.intoArray(acc, ao + 16);
-        c2.intoArray(acc, ao + 32);
-        c3.intoArray(acc, ao + 48);
-        c4.intoArray(acc, ao + 64);
-        c5.intoArray(acc, ao + 80);
-        c6.intoArray(acc, ao + 96);
-        c7.intoArray(acc, ao + 112);
-    }
-
-    /** The 16 rows' lane accumulators {@code acc} [16, 16] added as {@link DotGemm}'s tree, side by side: 16 outputs. */
-    private static void butterfly(float[] acc, float[] y, int yi) {
-        FloatVector c0 = FloatVector.fromArray(F, acc, 0);
-        FloatVector c1 = FloatVector.fromArray(F, acc, 16);
-        FloatVector c2 = FloatVector.fromArray(F, acc, 32);
-        FloatVector c3 = FloatVector.fromArray(F, acc, 48);
-        FloatVector c4 = FloatVector.fromArray(F, acc, 64);
-        FloatVector c5 = FloatVector.fromArray(F, acc, 80);
-        FloatVector c6 = FloatVector.fromArray(F, acc, 96);
-        FloatVector c7 = FloatVector.fromArray(F, acc, 112);
-        FloatVector c8 = FloatVector.fromArray(F, acc, 128);
-        FloatVector c9 = FloatVector.fromArray(F, acc, 144);
-        FloatVector c10 = FloatVector.fromArray(F, acc, 160);
-        FloatVector c11 = FloatVector.fromArray(F, acc, 176);
-        FloatVector c12 = FloatVector.fromArray(F, acc, 192);
-        FloatVector c13 = FloatVector.fromArray(F, acc, 208);
-        FloatVector c14 = FloatVector.fromArray(F, acc, 224);
-        FloatVector c15 = FloatVector.fromArray(F, acc, 240);
         FloatVector r0 = c0.blend(c8, BIT8).add(c8.blend(c0, BIT8).rearrange(SWAP8));
         FloatVector r1 = c1.blend(c9, BIT8).add(c9.blend(c1, BIT8).rearrange(SWAP8));
         FloatVector r2 = c2.blend(c10, BIT8).add(c10.blend(c2, BIT8).rearrange(SWAP8));
