@@ -39,6 +39,9 @@ final class QuickstartCommand implements Callable<Integer> {
     static final int SEQ_LEN = 128;
     static final int BATCH = 16;
     static final String PROMPT = "And God said, ";
+    /** Enough passes over the bundled text that the time, not the data, ends each run. */
+    static final int EPOCHS = 1000;
+    static final double STEPS_PER_SECOND = 25;
 
     @Spec
     CommandSpec spec;
@@ -86,9 +89,10 @@ final class QuickstartCommand implements Callable<Integer> {
         ByteTokenizer tokenizer = new ByteTokenizer();
         String data = "text:bundled:" + TextData.BUNDLED_KJV;
         TextData text = TextData.load(data, tokenizer);
-        // The schedule spans the steps the time can roughly reach on 2 cores; the time limit ends the run first.
-        long steps = maxSteps > 0 ? maxSteps : Math.max(50, (long) (seconds * 4));
-        TrainConfig tc = LmTraining.trainConfig(1, steps, BATCH, 0.003, -1, seed, 0);
+        // The schedule spans about the steps 2 quiet cores reach in the time (the tiny model takes some 25 a second);
+        // the time limit ends the run, on a slower machine before its learning rate has fully decayed.
+        long steps = maxSteps > 0 ? maxSteps : Math.max(50, (long) (seconds * STEPS_PER_SECOND));
+        TrainConfig tc = LmTraining.trainConfig(EPOCHS, steps, BATCH, 0.003, -1, seed, 0);
         LmRunConfig moe = LmTraining.config(LmRunConfig.MOE, data, tokenizer, null, "tiny", EXPERTS, 2, "topk", SEQ_LEN, tc,
                 LmTraining.DEFAULT_EVAL_TOKENS, LmTraining.DEFAULT_EVAL_EVERY);
         LmRunConfig dense = LmTraining.config(LmRunConfig.DENSE, data, tokenizer, null, "tiny", EXPERTS, 2, "topk", SEQ_LEN,
@@ -100,9 +104,9 @@ final class QuickstartCommand implements Callable<Integer> {
         Path moeDir = out.resolve("moe-lm"), denseDir = out.resolve("dense-lm");
         LmTraining.Timed m = train(w, "1/2 mixture of experts (" + EXPERTS + " experts, top-2)", moe, text, moeDir);
         LmTraining.Timed d = train(w, "2/2 dense, same active parameters", dense, text, denseDir);
-        w.printf(Locale.ROOT, "held-out bits per byte after %.0f s each: MoE %.3f (%d steps, %,d parameters, %,d active), "
-                        + "dense %.3f (%d steps, %,d parameters)%n", seconds, m.bitsPerByte(), m.steps(),
-                m.model().parameterCount(), m.model().activeParameterCount(), d.bitsPerByte(), d.steps(),
+        w.printf(Locale.ROOT, "held-out bits per byte: MoE %.3f (%d steps in %.0f s, %,d parameters, %,d active), "
+                        + "dense %.3f (%d steps in %.0f s, %,d parameters)%n", m.bitsPerByte(), m.steps(), m.seconds(),
+                m.model().parameterCount(), m.model().activeParameterCount(), d.bitsPerByte(), d.steps(), d.seconds(),
                 d.model().parameterCount());
 
         GenerationOptions sampling = GenerationOptions.of(160, new SamplingParams(0.8, 0, 1.0, 0.05, seed));
@@ -120,7 +124,7 @@ final class QuickstartCommand implements Callable<Integer> {
 
     private LmTraining.Timed train(PrintWriter w, String title, LmRunConfig config, TextData text, Path dir) {
         w.println(title);
-        ProgressBar bar = ProgressBar.builder(w).mode(ProgressBar.Mode.detect()).epochs(1)
+        ProgressBar bar = ProgressBar.builder(w).mode(ProgressBar.Mode.detect()).epochs(EPOCHS)
                 .totalSteps(config.train().maxSteps()).unit("tokens").metric("bpb", false)
                 .columns(ProgressBar.terminalColumns()).build();
         return LmTraining.trainFor(config, text, seconds, dir, bar);
