@@ -82,11 +82,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--router", description = "Router name, see 'moe4j info' (default topk).")
     String router;
 
-    @Option(names = "--width", defaultValue = "128", description = "Head width (default ${DEFAULT-VALUE}).")
-    int width;
+    @Option(names = "--width", description = "Classifiers: head width (default 128).")
+    Integer width;
 
-    @Option(names = "--hidden", defaultValue = "256", description = "Expert hidden width (default ${DEFAULT-VALUE}).")
-    int hidden;
+    @Option(names = "--hidden", description = "Classifiers: expert hidden width (default 256).")
+    Integer hidden;
 
     @Option(names = "--trunk", split = ",", description = "CNN trunk channels per stage (default 32,64).")
     java.util.List<Integer> trunk;
@@ -146,6 +146,10 @@ final class TrainCommand implements Callable<Integer> {
             if (augmentPadding != null || flip) {
                 throw new ParameterException(spec.commandLine(), "--augment-padding and --flip are for image classifiers");
             }
+            if (width != null || hidden != null || trunk != null) {
+                throw new ParameterException(spec.commandLine(), "--width, --hidden and --trunk are for classifiers; a "
+                        + "language model's sizes come from --preset (and --experts, --top-k)");
+            }
             return trainLm(m, outWriter);
         }
         for (Object[] lmOnly : new Object[][] {{"--tokenizer", tokenizer}, {"--preset", preset}, {"--seq-len", seqLen},
@@ -160,7 +164,8 @@ final class TrainCommand implements Callable<Integer> {
                     lr / 100, warmup != null ? warmup : 50, 0.01, 0.9, 1.0, seed, checkpointEvery, 3, 10, 50,
                     augmentPadding != null ? augmentPadding : 0, flip, 10);
             config = new RunConfig(m, data, experts != null ? experts : 8, topK != null ? topK : 2,
-                    router != null ? router : "topk", width, hidden, trunk, tc, null, null, 0.1);
+                    router != null ? router : "topk", width != null ? width : 128, hidden != null ? hidden : 256, trunk, tc,
+                    null, null, 0.1);
         } catch (Moe4jException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

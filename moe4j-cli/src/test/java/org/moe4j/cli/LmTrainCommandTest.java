@@ -74,6 +74,7 @@ class LmTrainCommandTest {
         MainTest.assertOneLineError(MainTest.run("train", "--data", "text:" + text, "--preset", "huge", "--out", dir.resolve("a").toString()),
                 2, "--preset must be tiny or small");
         MainTest.assertOneLineError(train(text, dir.resolve("b"), "--top-k", "9"), 2, "--top-k");
+        MainTest.assertOneLineError(train(text, dir.resolve("w"), "--width", "64"), 2, "sizes come from --preset");
         MainTest.assertOneLineError(train(text, dir.resolve("c"), "--tokenizer", dir.resolve("none.json").toString()), 1, "no such file");
         MainTest.assertOneLineError(train(dir.resolve("missing.txt"), dir.resolve("d")), 1, "no such file");
         MainTest.assertOneLineError(MainTest.run("train", "--model", "dense-lm", "--data", "bundled:fashion-mnist-small", "--out",
