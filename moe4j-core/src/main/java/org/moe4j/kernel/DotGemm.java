@@ -34,10 +34,10 @@ public final class DotGemm {
     static final int MR = 4;
     /** Multiply-adds per thread below which a hand-off to the pool costs more than it saves. */
     private static final long MACS_PER_THREAD = 1L << 18;
-    // The tree's shuffles: lane i takes lane i ^ h.
-    private static final VectorShuffle<Float> SWAP8 = swap(8), SWAP4 = swap(4), SWAP2 = swap(2), SWAP1 = swap(1);
+    // The tree's shuffles: lane i takes lane i ^ h (QuantizedMatmul's tiles use the same tree).
+    static final VectorShuffle<Float> SWAP8 = swap(8), SWAP4 = swap(4), SWAP2 = swap(2), SWAP1 = swap(1);
     // Lanes whose index has bit h set.
-    private static final VectorMask<Float> BIT8 = bit(8), BIT4 = bit(4), BIT2 = bit(2), BIT1 = bit(1);
+    static final VectorMask<Float> BIT8 = bit(8), BIT4 = bit(4), BIT2 = bit(2), BIT1 = bit(1);
 
     private DotGemm() {}
 

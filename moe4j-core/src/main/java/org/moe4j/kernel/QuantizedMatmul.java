@@ -52,20 +52,13 @@ public final class QuantizedMatmul {
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     /** Multiply-adds per thread below which a hand-off to the pool costs more than it saves. */
     private static final long MACS_PER_THREAD = 1L << 18;
-    private static final VectorShuffle<Float> SWAP8 = swap(8), SWAP4 = swap(4), SWAP2 = swap(2), SWAP1 = swap(1);
-    private static final VectorMask<Float> BIT8 = bit(8), BIT4 = bit(4), BIT2 = bit(2), BIT1 = bit(1);
+    // DotGemm's lane tree, so both kernels add lanes in the same order.
+    private static final VectorShuffle<Float> SWAP8 = DotGemm.SWAP8, SWAP4 = DotGemm.SWAP4, SWAP2 = DotGemm.SWAP2,
+            SWAP1 = DotGemm.SWAP1;
+    private static final VectorMask<Float> BIT8 = DotGemm.BIT8, BIT4 = DotGemm.BIT4, BIT2 = DotGemm.BIT2,
+            BIT1 = DotGemm.BIT1;
 
     private QuantizedMatmul() {}
-
-    private static VectorMask<Float> bit(int h) {
-        boolean[] set = new boolean[L];
-        for (int i = 0; i < L; i++) set[i] = (i & h) != 0;
-        return VectorMask.fromArray(F, set, 0);
-    }
-
-    private static VectorShuffle<Float> swap(int h) {
-        return VectorShuffle.fromOp(F, i -> (i ^ h) % L);
-    }
 
     /** {@code x [m, k]} (or {@code [k]}) times {@code wᵀ} for {@code w [n, k]}: {@code [m, n]} (or {@code [n]}). */
     public static Tensor matmul(Tensor x, QuantizedTensor w) {
