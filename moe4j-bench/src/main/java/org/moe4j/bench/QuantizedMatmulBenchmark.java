@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 import org.moe4j.common.Rng;
+import org.moe4j.kernel.PackedWeight;
 import org.moe4j.kernel.Parallel;
 import org.moe4j.kernel.QuantizedMatmul;
 import org.moe4j.tensor.QuantFormat;
@@ -27,7 +28,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Decode-time matmul (m = 1) with a quantized weight against the memory-bandwidth peer measured in the same run: a
  * plain copy of the very same weight bytes. Decode is memory-bound, so the figure that matters is GB/s of weights
  * streamed: {@code weightBytes / time} for {@code matmul}, and for {@code copy} the same bytes read (and as many
- * written). The weights live off-heap, as a mapped GGUF would.
+ * written). The weight is packed as a loaded model holds it ({@link PackedWeight}); the copy reads the file's bytes
+ * from off-heap memory, as a mapped GGUF holds them.
  * Run: {@code java -jar moe4j-bench/target/benchmarks.jar QuantizedMatmul}.
  */
 @State(Scope.Benchmark)
@@ -48,8 +50,9 @@ public class QuantizedMatmulBenchmark {
     public int threads;
 
     private Arena arena;
-    private QuantizedTensor weight; // [n, k]
-    private MemorySegment copyTarget; // as many bytes as the weight
+    private PackedWeight weight; // [n, k]
+    private MemorySegment fileBytes; // the weight's bytes in the file format, off-heap
+    private MemorySegment copyTarget; // as many bytes as the file format
     private Tensor x; // [1, k]
 
     @Setup(Level.Trial)
@@ -62,14 +65,15 @@ public class QuantizedMatmulBenchmark {
         for (int i = 0; i < w.length; i++) w[i] = (float) rng.normal();
         QuantizedTensor heap = QuantizedTensor.quantize(Tensor.of(w, n, k), QuantFormat.valueOf(format));
         arena = Arena.ofShared();
-        MemorySegment off = arena.allocate(heap.data().byteSize(), 64);
-        off.copyFrom(heap.data());
-        weight = new QuantizedTensor(heap.format(), n, k, off);
-        copyTarget = arena.allocate(off.byteSize(), 64);
+        fileBytes = arena.allocate(heap.data().byteSize(), 64);
+        fileBytes.copyFrom(heap.data());
+        weight = PackedWeight.of(new QuantizedTensor(heap.format(), n, k, fileBytes));
+        copyTarget = arena.allocate(fileBytes.byteSize(), 64);
         float[] xs = new float[k];
         for (int i = 0; i < k; i++) xs[i] = (float) rng.normal();
         x = Tensor.of(xs, 1, k);
-        System.out.printf("%n%s %s: %d weight bytes%n", format, shape, off.byteSize());
+        System.out.printf("%n%s %s: %d weight bytes in the file, %d packed%n", format, shape, fileBytes.byteSize(),
+                weight.bytes());
     }
 
     @TearDown(Level.Trial)
@@ -84,6 +88,6 @@ public class QuantizedMatmulBenchmark {
 
     @Benchmark
     public MemorySegment copy() {
-        return copyTarget.copyFrom(weight.data());
+        return copyTarget.copyFrom(fileBytes);
     }
 }

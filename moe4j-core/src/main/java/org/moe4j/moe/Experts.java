@@ -9,6 +9,7 @@ import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
 import org.moe4j.common.ShapeException;
+import org.moe4j.kernel.PackedWeight;
 import org.moe4j.kernel.QuantizedMatmul;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.Module;
@@ -29,9 +30,9 @@ public final class Experts extends Module {
     private Variable gate; // [experts, hidden, dim]; SwiGLU only, else null
     private Variable down; // [experts, dim, hidden]
     // Inference-only quantized forms, set once while loading (the float parameter is then a placeholder), or null.
-    private QuantizedTensor upQ; // [experts * hidden, dim]
-    private QuantizedTensor gateQ; // [experts * hidden, dim]
-    private QuantizedTensor downQ; // [experts * dim, hidden]
+    private PackedWeight upQ; // [experts * hidden, dim] in one group per expert
+    private PackedWeight gateQ; // [experts * hidden, dim] in one group per expert
+    private PackedWeight downQ; // [experts * dim, hidden] in one group per expert
     private final Variable upBias; // [experts, hidden], or null
     private final Variable downBias; // [experts, dim], or null
 
@@ -73,7 +74,7 @@ public final class Experts extends Module {
         return downBias != null ? GroupedMatmul.addBias(y, downBias, offsets) : y;
     }
 
-    private static Variable project(Variable rows, Variable w, QuantizedTensor q, int[] offsets) {
+    private static Variable project(Variable rows, Variable w, PackedWeight q, int[] offsets) {
         if (q == null) return GroupedMatmul.apply(rows, w, offsets);
         return Variable.result("groupedMatmul", QuantizedMatmul.grouped(rows.value(), q, offsets), null, rows);
     }
@@ -83,17 +84,17 @@ public final class Experts extends Module {
     public void holdQuantized(String name, QuantizedTensor rows) {
         switch (name) {
             case "up" -> {
-                up = quantizeParameter(name, rows);
-                upQ = rows;
+                upQ = PackedWeight.grouped(rows, count);
+                up = quantizeParameter(name, upQ);
             }
             case "gate" -> {
                 if (gate == null) throw new Moe4jException("experts: " + kind + " experts have no gate");
-                gate = quantizeParameter(name, rows);
-                gateQ = rows;
+                gateQ = PackedWeight.grouped(rows, count);
+                gate = quantizeParameter(name, gateQ);
             }
             case "down" -> {
-                down = quantizeParameter(name, rows);
-                downQ = rows;
+                downQ = PackedWeight.grouped(rows, count);
+                down = quantizeParameter(name, downQ);
             }
             default -> super.holdQuantized(name, rows);
         }

@@ -4,6 +4,7 @@ import org.moe4j.autograd.LinearAlgebra;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
+import org.moe4j.kernel.PackedWeight;
 import org.moe4j.kernel.QuantizedMatmul;
 import org.moe4j.tensor.QuantizedTensor;
 
@@ -16,7 +17,7 @@ public final class Linear extends Module {
     private final int in;
     private final int out;
     private Variable weight; // [out, in]; a zero-stride placeholder when quantized is set
-    private QuantizedTensor quantized; // [out, in] for inference, or null; set once while loading
+    private PackedWeight quantized; // [out, in] for inference, or null; set once while loading
     private final Variable bias; // [out], or null
 
     public Linear(int in, int out, boolean bias, Rng rng) {
@@ -43,12 +44,12 @@ public final class Linear extends Module {
         if (!name.equals("weight") || rows.rows() != out || rows.cols() != in) {
             throw new Moe4jException("Linear [" + out + ", " + in + "]: cannot hold '" + name + "' as " + rows);
         }
-        weight = quantizeParameter("weight", rows);
-        quantized = rows;
+        quantized = PackedWeight.of(rows);
+        weight = quantizeParameter("weight", quantized);
     }
 
     /** The quantized inference weight [out, in], or null when the weight is float. */
-    public QuantizedTensor quantizedWeight() {
+    public PackedWeight quantizedWeight() {
         return quantized;
     }
 

@@ -10,6 +10,7 @@ import java.util.Set;
 import org.moe4j.autograd.GradMode;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.autograd.Variable;
+import org.moe4j.kernel.PackedWeight;
 import org.moe4j.tensor.QuantizedTensor;
 import org.moe4j.tensor.Storage;
 import org.moe4j.tensor.Tensor;
@@ -23,7 +24,7 @@ public abstract class Module {
     private final Map<String, Variable> params = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
-    private final Map<String, QuantizedTensor> quantized = new LinkedHashMap<>();
+    private final Map<String, PackedWeight> quantized = new LinkedHashMap<>();
 
     /** Registers a trainable parameter initialised to {@code init} (the tensor is adopted, not copied). */
     protected final Variable parameter(String name, Tensor init) {
@@ -96,7 +97,7 @@ public abstract class Module {
      * the memory goes. The rows must hold exactly the parameter's values ([..., cols] flattened to [rows, cols]).
      * Returns the placeholder, which the module keeps in its field.
      */
-    protected final Variable quantizeParameter(String name, QuantizedTensor rows) {
+    protected final Variable quantizeParameter(String name, PackedWeight rows) {
         Variable p = params.get(name);
         if (p == null) throw new Moe4jException(getClass().getSimpleName() + " has no parameter '" + name + "'");
         int[] shape = p.shape();
@@ -118,13 +119,13 @@ public abstract class Module {
     }
 
     /** Every quantized inference weight of this module and its children, by dotted parameter name. */
-    public final Map<String, QuantizedTensor> namedQuantized() {
-        Map<String, QuantizedTensor> out = new LinkedHashMap<>();
+    public final Map<String, PackedWeight> namedQuantized() {
+        Map<String, PackedWeight> out = new LinkedHashMap<>();
         collectQuantized("", out);
         return Collections.unmodifiableMap(out);
     }
 
-    private void collectQuantized(String prefix, Map<String, QuantizedTensor> out) {
+    private void collectQuantized(String prefix, Map<String, PackedWeight> out) {
         quantized.forEach((name, q) -> out.put(prefix + name, q));
         children.forEach((name, m) -> m.collectQuantized(prefix + name + ".", out));
     }
@@ -140,7 +141,7 @@ public abstract class Module {
             Storage s = p.value().storage();
             if (seen.add(s)) bytes += (long) s.size() * (s.dtype() == org.moe4j.tensor.DType.F64 ? 8 : 4);
         }
-        for (QuantizedTensor q : namedQuantized().values()) bytes += q.data().byteSize();
+        for (PackedWeight q : namedQuantized().values()) bytes += q.bytes();
         return bytes;
     }
 
@@ -155,7 +156,7 @@ public abstract class Module {
     }
 
     /** Throws when gradients are being recorded: a quantized weight serves inference only. */
-    protected final void requireInference(String op, QuantizedTensor w) {
+    protected final void requireInference(String op, PackedWeight w) {
         if (GradMode.enabled()) {
             throw new Moe4jException(op + ": the weight is held quantized (" + w + ") for inference only and cannot be"
                     + " trained; run under GradMode.off() (generation does), or load the model with float32 weights"

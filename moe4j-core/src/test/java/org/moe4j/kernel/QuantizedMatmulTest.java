@@ -19,8 +19,12 @@ class QuantizedMatmulTest {
         return a;
     }
 
-    private static QuantizedTensor weight(Rng rng, QuantFormat f, int n, int k) {
+    private static QuantizedTensor fileWeight(Rng rng, QuantFormat f, int n, int k) {
         return QuantizedTensor.quantize(Tensor.of(randn(rng, n * k), n, k), f);
+    }
+
+    private static PackedWeight weight(Rng rng, QuantFormat f, int n, int k) {
+        return PackedWeight.of(fileWeight(rng, f, n, k));
     }
 
     private static int cols(Rng rng, QuantFormat f) {
@@ -35,7 +39,7 @@ class QuantizedMatmulTest {
                 int m = 1 + rng.nextInt(5);
                 int n = 1 + rng.nextInt(40);
                 int k = cols(rng, f);
-                QuantizedTensor w = weight(rng, f, n, k);
+                PackedWeight w = weight(rng, f, n, k);
                 float[] x = randn(rng, m * k + 3);
                 float[] fast = new float[m * n + 2];
                 float[] ref = new float[m * n + 2];
@@ -53,10 +57,10 @@ class QuantizedMatmulTest {
             int m = 3;
             int n = 17;
             int k = f.isBlockQuantized() ? 160 : 75;
-            QuantizedTensor w = weight(rng, f, n, k);
-            float[] wd = w.dequantize().toFloatArray();
+            QuantizedTensor file = fileWeight(rng, f, n, k);
+            float[] wd = file.dequantize().toFloatArray();
             float[] x = randn(rng, m * k);
-            float[] y = QuantizedMatmul.matmul(Tensor.of(x, m, k), w).toFloatArray();
+            float[] y = QuantizedMatmul.matmul(Tensor.of(x, m, k), PackedWeight.of(file)).toFloatArray();
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     double exact = 0;
@@ -82,7 +86,7 @@ class QuantizedMatmulTest {
                 int m = 5;
                 int n = 67;
                 int k = 128;
-                QuantizedTensor w = weight(rng, f, n, k);
+                PackedWeight w = weight(rng, f, n, k);
                 float[] x = randn(rng, m * k);
                 Parallel.setThreads(3);
                 float[] batch = new float[m * n];
@@ -103,12 +107,13 @@ class QuantizedMatmulTest {
     @Test
     void expertSliceIsTheSameMatrixRows() {
         Rng rng = new Rng(14);
-        QuantizedTensor stacked = weight(rng, QuantFormat.Q8_0, 4 * 6, 64); // [experts * rows, cols]
-        QuantizedTensor expert2 = stacked.rows(12, 18);
+        QuantizedTensor stacked = fileWeight(rng, QuantFormat.Q8_0, 4 * 6, 64); // [experts * rows, cols]
         float[] x = randn(rng, 64);
-        float[] all = QuantizedMatmul.matmul(Tensor.of(x, 64), stacked).toFloatArray();
-        float[] part = QuantizedMatmul.matmul(Tensor.of(x, 64), expert2).toFloatArray();
-        assertArrayEquals(java.util.Arrays.copyOfRange(all, 12, 18), part, 0f);
+        for (PackedWeight whole : new PackedWeight[] {PackedWeight.of(stacked), PackedWeight.grouped(stacked, 4)}) {
+            float[] all = QuantizedMatmul.matmul(Tensor.of(x, 64), whole).toFloatArray();
+            float[] part = QuantizedMatmul.matmul(Tensor.of(x, 64), PackedWeight.of(stacked.rows(12, 18))).toFloatArray();
+            assertArrayEquals(java.util.Arrays.copyOfRange(all, 12, 18), part, 0f, whole.toString());
+        }
     }
 
     @Test
@@ -121,7 +126,7 @@ class QuantizedMatmulTest {
                 for (int m : new int[] {1, 2, 9}) {
                     int n = 16 * 3 + 5;
                     int k = 32 * 9;
-                    QuantizedTensor w = weight(rng, f, n, k);
+                    PackedWeight w = weight(rng, f, n, k);
                     float[] x = randn(rng, m * k);
                     float[] ref = new float[m * n];
                     QuantizedMatmul.matmulReference(x, 0, m, w, ref, 0);
@@ -139,23 +144,28 @@ class QuantizedMatmulTest {
     }
 
     @Test
-    void floatFormatsFollowDotGemmsDefinition() {
+    void everyFormatIsDotGemmOnTheFilesDecodedWeights() {
         Rng rng = new Rng(16);
-        int m = 3, n = 21, k = 70;
-        QuantizedTensor w = weight(rng, QuantFormat.F32, n, k);
-        float[] x = randn(rng, m * k);
-        float[] q = new float[m * n];
-        QuantizedMatmul.matmul(x, 0, m, w, q, 0);
-        float[] d = new float[m * n];
-        DotGemm.reference(m, n, k, x, 0, k, w.dequantize().toFloatArray(), 0, k, null, 0, d, 0, n);
-        assertArrayEquals(d, q, 0f);
+        for (QuantFormat f : QuantFormat.values()) {
+            for (int m : new int[] {1, 3, 9}) {
+                int n = 21, k = f.isBlockQuantized() ? 96 : 70;
+                QuantizedTensor file = fileWeight(rng, f, n, k);
+                float[] x = randn(rng, m * k);
+                float[] q = new float[m * n];
+                QuantizedMatmul.matmul(x, 0, m, PackedWeight.of(file), q, 0);
+                float[] d = new float[m * n];
+                DotGemm.reference(m, n, k, x, 0, k, file.dequantize().toFloatArray(), 0, k, null, 0, d, 0, n);
+                assertArrayEquals(d, q, 0f, f + " m=" + m);
+            }
+        }
     }
 
     @Test
     void groupedEqualsEachGroupAloneAndLinearAddsTheBias() {
         Rng rng = new Rng(17);
-        int groups = 4, n = 40, k = 96;
-        QuantizedTensor w = weight(rng, QuantFormat.Q4_0, groups * n, k);
+        int groups = 4, n = 13, k = 96; // 13 rows: each group's last tile is padded
+        QuantizedTensor file = fileWeight(rng, QuantFormat.Q4_0, groups * n, k);
+        PackedWeight w = PackedWeight.grouped(file, groups);
         int[] offsets = {0, 3, 3, 4, 9};
         Tensor x = Tensor.of(randn(rng, 9 * k), 9, k);
         int threads = Parallel.threads();
@@ -166,14 +176,15 @@ class QuantizedMatmulTest {
                 int rows = offsets[g + 1] - offsets[g];
                 if (rows == 0) continue;
                 float[] alone = new float[rows * n];
-                QuantizedMatmul.matmulReference(x.floats(), offsets[g] * k, rows, w.rows(g * n, (g + 1) * n), alone, 0);
+                QuantizedMatmul.matmulReference(x.floats(), offsets[g] * k, rows, PackedWeight.of(file.rows(g * n, (g + 1) * n)),
+                        alone, 0);
                 assertArrayEquals(alone, java.util.Arrays.copyOfRange(y, offsets[g] * n, offsets[g + 1] * n), 0f,
                         "group " + g);
             }
         } finally {
             Parallel.setThreads(threads);
         }
-        QuantizedTensor w1 = w.rows(0, n);
+        PackedWeight w1 = PackedWeight.of(file.rows(0, n));
         Tensor bias = Tensor.of(randn(rng, n), n);
         float[] plain = QuantizedMatmul.matmul(x, w1).toFloatArray();
         float[] lin = QuantizedMatmul.linear(x.reshape(3, 3, k), w1, bias).toFloatArray();
@@ -181,8 +192,28 @@ class QuantizedMatmulTest {
     }
 
     @Test
+    void packingKeepsEveryValueOfEveryRow() {
+        Rng rng = new Rng(18);
+        for (QuantFormat f : QuantFormat.values()) {
+            for (int groups : new int[] {1, 3}) {
+                int n = groups * (1 + rng.nextInt(20)), k = cols(rng, f);
+                QuantizedTensor file = fileWeight(rng, f, n, k);
+                PackedWeight packed = PackedWeight.grouped(file, groups);
+                float[] expected = new float[k], actual = new float[k];
+                for (int r = 0; r < n; r++) {
+                    file.dequantizeRow(r, expected, 0);
+                    packed.dequantizeRow(r, actual, 0);
+                    assertArrayEquals(expected, actual, 0f, packed + " row " + r);
+                }
+            }
+        }
+        assertThrows(org.moe4j.common.Moe4jException.class, () -> PackedWeight.grouped(fileWeight(rng, QuantFormat.Q8_0, 10,
+                32), 3));
+    }
+
+    @Test
     void wrongInnerDimensionNamesTheOp() {
-        QuantizedTensor w = weight(new Rng(1), QuantFormat.Q4_0, 3, 64);
+        PackedWeight w = weight(new Rng(1), QuantFormat.Q4_0, 3, 64);
         ShapeException e = assertThrows(ShapeException.class,
                 () -> QuantizedMatmul.matmul(Tensor.zeros(2, 63), w));
         assertTrue(e.getMessage().contains("quantized matmul"), e.getMessage());

@@ -1,6 +1,5 @@
 package org.moe4j.io.gguf;
 
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -146,10 +145,8 @@ public final class GgufModel {
         int dot = e.parameter().lastIndexOf('.');
         org.moe4j.nn.Module owner = dot < 0 ? null : model.module(e.parameter().substring(0, dot));
         if (!(owner instanceof org.moe4j.nn.Linear) && !(owner instanceof org.moe4j.moe.Experts)) return false;
+        // The module repacks the rows into its own memory (kernel.PackedWeight), so the mapped file may close after.
         QuantizedTensor q = f.quantized(e.file());
-        MemorySegment heap = MemorySegment.ofArray(new byte[Math.toIntExact(q.data().byteSize())]);
-        heap.copyFrom(q.data());
-        q = new QuantizedTensor(q.format(), q.rows(), q.cols(), heap);
         TransformerConfig c = model.config();
         if (arch.interleavedRope()) {
             if (e.kind() == GgufTensorNames.Kind.ROPE_Q) q = RopeOrder.fromInterleaved(q, c.heads(), c.headDim());

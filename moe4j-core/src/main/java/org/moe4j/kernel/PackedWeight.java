@@ -1,0 +1,225 @@
+package org.moe4j.kernel;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import org.moe4j.common.Moe4jException;
+import org.moe4j.tensor.Float16s;
+import org.moe4j.tensor.QuantFormat;
+import org.moe4j.tensor.QuantizedTensor;
+
+/**
+ * A quantized weight {@code [rows, cols]} laid out for {@link QuantizedMatmul}, made once when a model is loaded.
+ *
+ * <p>The file layout ({@link QuantizedTensor}) keeps each row's blocks together, so a kernel that reads {@value
+ * #UNIT} rows at once walks {@value #UNIT} separate streams of 34-byte blocks, with misaligned loads and f16
+ * scales to widen. Here the block formats (Q8_0, Q4_0) are regrouped into tiles of {@value #UNIT} rows: for each
+ * block b, the {@value #UNIT} rows' values come one after another, so a tile is one contiguous run of bytes read
+ * from start to end, and the scales are float32 in the same order. On this machine that doubled the speed of a
+ * decode step's products (2,816 x 1,024 Q8_0: from 8.5 to 17-25 G weights/s on one core).
+ *
+ * <p>The rows may form {@code groups} equal matrices stacked (one per expert); each group is tiled on its own and
+ * its last tile padded with zero rows, so a tile never mixes experts. Float formats (F32, F16, BF16) keep the file
+ * rows as they are.
+ */
+public final class PackedWeight {
+    /** Rows per tile. */
+    static final int UNIT = 8;
+    private static final int QK = 32; // values per block
+    /** The largest array of tiles; bigger weights take several. */
+    private static final long MAX_SLAB_BYTES = 1L << 30;
+    private static final ValueLayout.OfShort I16_LE =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final QuantFormat format;
+    private final int rows;
+    private final int cols;
+    private final int groups;
+    private final int groupRows; // rows / groups
+    private final int tilesPerGroup; // ceil(groupRows / UNIT)
+    private final QuantizedTensor floatRows; // float formats only: the file rows [rows, cols]; else null
+    // Block formats only (else null): tile t lies in slabs[t / tilesPerSlab] from byte (t % tilesPerSlab) * tileBytes;
+    // in it, block b of tile row r starts at (b * UNIT + r) * levelBytes.
+    private final byte[][] slabs;
+    private final int tilesPerSlab;
+    private final int tileBytes;
+    private final float[] scales; // [tiles, cols / 32, UNIT]
+
+    private PackedWeight(QuantizedTensor w, int groups) {
+        if (groups < 1 || w.rows() % groups != 0) {
+            throw new Moe4jException("packed weight: " + w + " cannot be cut into " + groups + " equal groups of rows");
+        }
+        this.format = w.format();
+        this.rows = w.rows();
+        this.cols = w.cols();
+        this.groups = groups;
+        this.groupRows = rows / groups;
+        this.tilesPerGroup = (groupRows + UNIT - 1) / UNIT;
+        if (!format.isBlockQuantized()) {
+            this.floatRows = w;
+            this.slabs = null;
+            this.tilesPerSlab = 0;
+            this.tileBytes = 0;
+            this.scales = null;
+            return;
+        }
+        this.floatRows = null;
+        int blocks = cols / QK;
+        long bytes = (long) UNIT * blocks * levelBytes(format);
+        if (bytes > MAX_SLAB_BYTES) {
+            throw new Moe4jException("packed weight: rows of " + cols + " values are too long for " + this);
+        }
+        this.tileBytes = (int) bytes;
+        this.tilesPerSlab = (int) Math.max(1, MAX_SLAB_BYTES / Math.max(1, tileBytes));
+        long tiles = (long) groups * tilesPerGroup;
+        this.scales = new float[Math.toIntExact(Math.multiplyExact(tiles, (long) blocks * UNIT))];
+        int slabCount = (int) ((tiles + tilesPerSlab - 1) / tilesPerSlab);
+        this.slabs = new byte[slabCount][];
+        for (int s = 0; s < slabCount; s++) {
+            long inSlab = Math.min(tilesPerSlab, tiles - (long) s * tilesPerSlab);
+            slabs[s] = new byte[(int) (inSlab * tileBytes)];
+        }
+        for (int row = 0; row < rows; row++) copyRow(w, row);
+    }
+
+    /** {@code w} as one matrix. */
+    public static PackedWeight of(QuantizedTensor w) {
+        return new PackedWeight(w, 1);
+    }
+
+    /** {@code w} as {@code groups} equal matrices stacked ({@code [groups * n, cols]}, e.g. one per expert). */
+    public static PackedWeight grouped(QuantizedTensor w, int groups) {
+        return new PackedWeight(w, groups);
+    }
+
+    /** Bytes of one block's values in a tile: 32 for Q8_0, 16 for Q4_0 (two values a byte, as in the file). */
+    static int levelBytes(QuantFormat f) {
+        return f.blockBytes() - 2;
+    }
+
+    private void copyRow(QuantizedTensor w, int row) {
+        MemorySegment src = w.data();
+        long at = row * w.rowBytes();
+        int lb = levelBytes(format);
+        int tile = tileOf(row);
+        int r = row % groupRows % UNIT;
+        byte[] slab = slab(tile);
+        int base = tileOffset(tile);
+        int scaleBase = scaleOffset(tile);
+        for (int b = 0; b < cols / QK; b++, at += format.blockBytes()) {
+            scales[scaleBase + b * UNIT + r] = Float16s.fromF16(src.get(I16_LE, at));
+            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, at + 2, slab, base + (b * UNIT + r) * lb, lb);
+        }
+    }
+
+    public QuantFormat format() {
+        return format;
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    /** {@code [rows, cols]}. */
+    public int[] shape() {
+        return new int[] {rows, cols};
+    }
+
+    /** How many equal matrices the rows stack. */
+    public int groups() {
+        return groups;
+    }
+
+    /** Rows of each group. */
+    public int groupRows() {
+        return groupRows;
+    }
+
+    /** Bytes of memory the weight holds. */
+    public long bytes() {
+        if (floatRows != null) return floatRows.data().byteSize();
+        long b = 4L * scales.length;
+        for (byte[] s : slabs) b += s.length;
+        return b;
+    }
+
+    /** Row {@code row} decoded into {@code out} from {@code off}, the same values as the file's {@code q * d}. */
+    public void dequantizeRow(int row, float[] out, int off) {
+        if (floatRows != null) {
+            floatRows.dequantizeRow(row, out, off);
+            return;
+        }
+        for (int e = 0; e < cols; e++) out[off + e] = level(row, e) * scale(row, e / QK);
+    }
+
+    @Override
+    public String toString() {
+        return "PackedWeight(" + format + " [" + rows + ", " + cols + "]" + (groups > 1 ? " in " + groups + " groups" : "")
+                + ")";
+    }
+
+    // ---- what the kernels read ----
+
+    /** The file rows, for float formats; null for block formats. */
+    QuantizedTensor floatRows() {
+        return floatRows;
+    }
+
+    /** Tiles in each group. */
+    int tilesPerGroup() {
+        return tilesPerGroup;
+    }
+
+    /** The tile holding {@code row}. */
+    int tileOf(int row) {
+        return row / groupRows * tilesPerGroup + row % groupRows / UNIT;
+    }
+
+    /** The rows tile {@code t} holds for real (the rest is padding): up to {@link #UNIT}. */
+    int tileRows(int t) {
+        return Math.min(UNIT, groupRows - t % tilesPerGroup * UNIT);
+    }
+
+    /** The row of the group's matrix that tile {@code t} starts at. */
+    int tileFirstRow(int t) {
+        return t % tilesPerGroup * UNIT;
+    }
+
+    byte[] slab(int tile) {
+        return slabs[tile / tilesPerSlab];
+    }
+
+    int tileOffset(int tile) {
+        return tile % tilesPerSlab * tileBytes;
+    }
+
+    float[] scales() {
+        return scales;
+    }
+
+    int scaleOffset(int tile) {
+        return tile * (cols / QK) * UNIT;
+    }
+
+    /** The integer level of value {@code e} of {@code row} (block formats): q for Q8_0, nibble - 8 for Q4_0. */
+    private float level(int row, int e) {
+        int tile = tileOf(row);
+        int r = row % groupRows % UNIT;
+        int lb = levelBytes(format);
+        int at = tileOffset(tile) + (e / QK * UNIT + r) * lb;
+        byte[] slab = slab(tile);
+        if (format == QuantFormat.Q8_0) return slab[at + e % QK];
+        int i = e % QK;
+        int packed = slab[at + i % (QK / 2)] & 0xff;
+        return (i < QK / 2 ? packed & 0x0f : packed >>> 4) - 8;
+    }
+
+    /** The scale of block {@code b} of {@code row} (block formats). */
+    private float scale(int row, int b) {
+        return scales[scaleOffset(tileOf(row)) + b * UNIT + row % groupRows % UNIT];
+    }
+}
