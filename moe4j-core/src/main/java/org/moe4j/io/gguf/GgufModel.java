@@ -11,7 +11,6 @@ import java.util.Optional;
 import java.util.Set;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Rng;
-import org.moe4j.io.tokenizer.BpeTokenizer;
 import org.moe4j.io.tokenizer.Tokenizer;
 import org.moe4j.model.TransformerConfig;
 import org.moe4j.model.TransformerLm;
@@ -28,8 +27,11 @@ import org.moe4j.tensor.Tensor;
  * soft-capping, another gating function) is a {@link GgufFormatException} naming the key.
  */
 public final class GgufModel {
-    /** A model read from a GGUF file, with its tokenizer or the reason there is none. */
-    public record Loaded(TransformerLm model, GgufArchitecture architecture, Optional<BpeTokenizer> tokenizer,
+    /**
+     * A model read from a GGUF file, with its tokenizer (a {@link org.moe4j.io.tokenizer.BpeTokenizer} for "gpt2"
+     * vocabularies, an {@link org.moe4j.io.tokenizer.SpmTokenizer} for "llama" ones) or the reason there is none.
+     */
+    public record Loaded(TransformerLm model, GgufArchitecture architecture, Optional<Tokenizer> tokenizer,
             String tokenizerNote) {}
 
     /** Reports conversion progress: {@code done} of {@code total} tensors, the last one named. */
@@ -165,12 +167,23 @@ public final class GgufModel {
                     + " metadata describes a model that needs it " + Arrays.toString(shape));
         }
         long[] actual = f.info(name).shape();
-        boolean same = actual.length == shape.length;
-        for (int i = 0; same && i < shape.length; i++) same = actual[i] == shape[i];
-        if (!same) {
+        if (!sameIgnoringOuterOnes(actual, shape)) {
             throw new GgufFormatException(f.source(), "tensor '" + name + "' shape", Arrays.toString(actual)
                     + " but the metadata makes it " + Arrays.toString(shape) + " (outermost first)");
         }
+    }
+
+    /**
+     * Whether the shapes agree once outer axes of size 1 are dropped, as llama.cpp's loader compares them (ggml pads
+     * every tensor to 4 dims with 1s): the converter writes Qwen2-MoE's shared-expert gate as [1, dim], moe4j as [dim].
+     */
+    static boolean sameIgnoringOuterOnes(long[] actual, int[] expected) {
+        int a = 0, e = 0;
+        while (a < actual.length - 1 && actual[a] == 1 && actual.length - a > expected.length) a++;
+        while (e < expected.length - 1 && expected[e] == 1 && expected.length - e > actual.length - a) e++;
+        if (actual.length - a != expected.length - e) return false;
+        for (int i = 0; i < expected.length - e; i++) if (actual[a + i] != expected[e + i]) return false;
+        return true;
     }
 
     // ---- writing -----------------------------------------------------------------------------------------------
