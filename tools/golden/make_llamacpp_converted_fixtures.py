@@ -15,8 +15,9 @@ It rewrites moe4j-core/src/test/resources/gguf-converted/:
                              tokenizer that fits its 64 ids: Mixtral a SentencePiece tokenizer.model (so the file
                              holds a "llama" vocabulary with scores), the others a byte-level BPE tokenizer.json (a
                              "gpt2" vocabulary, too small to hold all 256 bytes);
-  <arch>-q8_0.gguf           a Mixtral and a Qwen2-MoE checkpoint with rows of 32 (Q8_0 blocks; the 16-wide fixtures
-                             above have none) converted with --outtype q8_0, and <arch>-q8_0.expected.safetensors:
+  <arch>-q8_0[-fused-qkv].gguf  a Mixtral and a Qwen2-MoE checkpoint with rows of 32 (Q8_0 blocks; the 16-wide
+                             fixtures above have none) converted with --outtype q8_0 (Mixtral also with --fuse-qkv,
+                             Qwen2-MoE only so), and <arch>-q8_0.expected.safetensors:
                              PyTorch's logits with every weight the file holds as Q8_0 replaced by its Q8_0 round trip
                              (gguf-py's quantizer), "prompt" and "greedy" as in make_hf_fixtures.py;
   vocab-<name>.gguf          --vocab-only conversions of larger tokenizers: qwen2 (resources tokenizer/
@@ -112,11 +113,11 @@ def run(cmd, **kwargs):
     return result
 
 
-def convert(model_dir, out, outtype="f32", pre=None, vocab_only=False):
+def convert(model_dir, out, outtype="f32", pre=None, vocab_only=False, extra=()):
     cmd = [sys.executable, RUN_CONVERTER, "--llama-cpp", LLAMA_SRC]
     if pre:
         cmd += ["--pre", pre]
-    cmd += ["--outtype", outtype, "--outfile", out, model_dir]
+    cmd += ["--outtype", outtype, "--outfile", out, model_dir] + list(extra)
     if vocab_only:
         cmd.append("--vocab-only")
     run(cmd)
@@ -261,34 +262,49 @@ Q8_MODELS = {
 }
 
 
+# Which Q8_0 files each checkpoint becomes: the plain conversion, and --fuse-qkv (one attn_qkv tensor per layer,
+# weights and biases, which llama.cpp reads as well as separate ones; --fuse-gate-up-exps is not offered for these
+# architectures by this converter).
+Q8_VARIANTS = {"mixtral": {"": [], "-fused-qkv": ["--fuse-qkv"]}, "qwen2_moe": {"-fused-qkv": ["--fuse-qkv"]}}
+
+
 def q8_fixtures(work):
     for seed, (arch, config) in enumerate(Q8_MODELS.items(), start=20260701):
         d = os.path.join(work, arch + "-q8")
         os.makedirs(d)
         w = hf.make_weights(arch, config, seed)
         hf.write_checkpoint(d, dict(dtype="F32", shards=1, config=config), w)
-        with open(os.path.join(d, "tokenizer.model"), "wb") as f:
-            f.write(train_sentencepiece(SMALL_TEXT.split(" and "), 64, byte_fallback=False))
-        if arch != "mixtral":  # the converter's qwen2moe takes tokenizer.json only
-            os.remove(os.path.join(d, "tokenizer.model"))
+        if arch == "mixtral":
+            with open(os.path.join(d, "tokenizer.model"), "wb") as f:
+                f.write(train_sentencepiece(SMALL_TEXT.split(" and "), 64, byte_fallback=False))
+        else:  # the converter's qwen2moe takes tokenizer.json only
             tiny_byte_level(d, PRE[arch])
-        out = os.path.join(OUT, f"{arch}-q8_0.gguf")
-        convert(d, out, "q8_0", PRE.get(arch))
-        types = {t.name: t.tensor_type for t in gguf.GGUFReader(out).tensors}
-        ref, quantized = {}, []
-        for name, t in w.items():
-            target = gguf_name(name)
-            if target not in types:
-                raise SystemExit(f"{name}: no GGUF tensor {target} in {out}")
-            if types[target] == gguf.GGMLQuantizationType.Q8_0:
-                x = t.numpy().astype(np.float32)
-                q = gguf.quants.quantize(x, gguf.GGMLQuantizationType.Q8_0)
-                ref[name] = torch.from_numpy(gguf.quants.dequantize(q, gguf.GGMLQuantizationType.Q8_0).reshape(x.shape))
-                quantized.append(name)
-            else:
-                ref[name] = t
-        expected(arch, config, ref, f"{arch}-q8_0")
-        print(f"{out}: {os.path.getsize(out)} bytes, {len(quantized)} of {len(w)} weights Q8_0")
+        reference = None
+        for suffix, extra in Q8_VARIANTS[arch].items():
+            out = os.path.join(OUT, f"{arch}-q8_0{suffix}.gguf")
+            convert(d, out, "q8_0", PRE.get(arch), extra=extra)
+            types = {t.name: t.tensor_type for t in gguf.GGUFReader(out).tensors}
+            ref, quantized = {}, []
+            for name, t in w.items():
+                target = gguf_name(name)
+                if target not in types and ".attn_" in target:  # fused: blk.N.attn_qkv.{weight,bias}
+                    target = target.rsplit(".", 2)[0] + ".attn_qkv." + target.rsplit(".", 1)[1]
+                if target not in types:
+                    raise SystemExit(f"{name}: no GGUF tensor {target} in {out}")
+                if types[target] == gguf.GGMLQuantizationType.Q8_0:
+                    x = t.numpy().astype(np.float32)
+                    q = gguf.quants.quantize(x, gguf.GGMLQuantizationType.Q8_0)
+                    ref[name] = torch.from_numpy(gguf.quants.dequantize(q, gguf.GGMLQuantizationType.Q8_0)
+                                                 .reshape(x.shape))
+                    quantized.append(name)
+                else:
+                    ref[name] = t
+            if reference is None:
+                reference = ref
+                expected(arch, config, ref, f"{arch}-q8_0")
+            elif any(not torch.equal(ref[n], reference[n]) for n in ref):
+                raise SystemExit(f"{out}: quantized other weights than the plain conversion")
+            print(f"{out}: {os.path.getsize(out)} bytes, {len(quantized)} of {len(w)} weights Q8_0")
 
 
 # ---- vocabulary-only files ------------------------------------------------------------------------------------

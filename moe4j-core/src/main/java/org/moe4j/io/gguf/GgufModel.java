@@ -115,14 +115,20 @@ public final class GgufModel {
         Set<String> used = new HashSet<>();
         for (GgufTensorNames.Entry e : GgufTensorNames.of(model)) {
             Tensor p = params.get(e.parameter()).value();
-            int[] shape = e.kind() == GgufTensorNames.Kind.LEADING_ONE ? Arrays.copyOfRange(p.shape(), 1, p.rank())
-                    : p.shape();
-            checkShape(f, e.file(), shape, arch);
-            if (keepQuantized && holdQuantized(f, model, e, arch)) {
+            Part src = part(f, e, c, arch);
+            if (src.fused()) {
+                used.add(src.tensor());
+            } else {
+                int[] shape = e.kind() == GgufTensorNames.Kind.LEADING_ONE ? Arrays.copyOfRange(p.shape(), 1, p.rank())
+                        : p.shape();
+                checkShape(f, e.file(), shape, arch);
+            }
+            if (keepQuantized && holdQuantized(f, model, e, src, arch)) {
                 used.add(e.file());
                 continue;
             }
-            Tensor t = f.tensor(e.file());
+            Tensor t = f.tensor(src.tensor());
+            if (src.fused()) t = t.narrow(0, (int) src.from(), (int) src.rows()).contiguous();
             if (arch.interleavedRope()) {
                 if (e.kind() == GgufTensorNames.Kind.ROPE_Q) t = RopeOrder.fromInterleaved(t, c.heads(), c.headDim());
                 if (e.kind() == GgufTensorNames.Kind.ROPE_K) t = RopeOrder.fromInterleaved(t, c.kvHeads(), c.headDim());
@@ -141,17 +147,49 @@ public final class GgufModel {
         }
     }
 
+    /**
+     * Where an entry's values are: its own tensor, or rows {@code [from, from + rows)} of a fused one. llama.cpp's
+     * converter fuses each layer's Q, K and V projections into {@code attn_qkv} (weights and biases, Q and K rows
+     * already in the rotary order) with {@code --fuse-qkv}, and llama.cpp reads either form.
+     */
+    private record Part(String tensor, boolean fused, long from, long rows) {}
+
+    private static Part part(GgufFile f, GgufTensorNames.Entry e, TransformerConfig c, GgufArchitecture arch) {
+        String name = e.file();
+        int dot = name.indexOf(".attn_");
+        boolean qkv = dot > 0 && (name.endsWith(".attn_q.weight") || name.endsWith(".attn_k.weight")
+                || name.endsWith(".attn_v.weight") || name.endsWith(".attn_q.bias") || name.endsWith(".attn_k.bias")
+                || name.endsWith(".attn_v.bias"));
+        if (!qkv || f.contains(name)) return new Part(name, false, 0, 0);
+        boolean bias = name.endsWith(".bias");
+        String fused = name.substring(0, dot) + ".attn_qkv." + (bias ? "bias" : "weight");
+        if (!f.contains(fused)) return new Part(name, false, 0, 0); // the shape check reports the missing tensor
+        long q = (long) c.heads() * c.headDim(), kv = (long) c.kvHeads() * c.headDim();
+        int[] shape = bias ? new int[] {(int) (q + 2 * kv)} : new int[] {(int) (q + 2 * kv), c.dModel()};
+        checkShape(f, fused, shape, arch);
+        char which = name.charAt(dot + 6);
+        long from = which == 'q' ? 0 : which == 'k' ? q : q + kv;
+        return new Part(fused, true, from, which == 'q' ? q : kv);
+    }
+
     /** Hands entry e's file tensor, still quantized, to its module when it is a quantized matrix; false otherwise. */
-    private static boolean holdQuantized(GgufFile f, TransformerLm model, GgufTensorNames.Entry e, GgufArchitecture arch) {
-        QuantFormat format = f.info(e.file()).type().format();
-        if (e.keepF32() || format == null || format == QuantFormat.F32 || f.info(e.file()).shape().length < 2) return false;
+    private static boolean holdQuantized(GgufFile f, TransformerLm model, GgufTensorNames.Entry e, Part src,
+            GgufArchitecture arch) {
+        QuantFormat format = f.info(src.tensor()).type().format();
+        if (e.keepF32() || format == null || format == QuantFormat.F32 || f.info(src.tensor()).shape().length < 2) return false;
         int dot = e.parameter().lastIndexOf('.');
         org.moe4j.nn.Module owner = dot < 0 ? null : model.module(e.parameter().substring(0, dot));
         if (!(owner instanceof org.moe4j.nn.Linear) && !(owner instanceof org.moe4j.moe.Experts)) return false;
-        QuantizedTensor q = f.quantized(e.file());
-        MemorySegment heap = MemorySegment.ofArray(new byte[Math.toIntExact(q.data().byteSize())]);
-        heap.copyFrom(q.data());
-        q = new QuantizedTensor(q.format(), q.rows(), q.cols(), heap);
+        QuantizedTensor q = f.quantized(src.tensor());
+        MemorySegment bytes = q.data();
+        int rows = q.rows();
+        if (src.fused()) {
+            bytes = bytes.asSlice(src.from() * q.rowBytes(), src.rows() * q.rowBytes());
+            rows = (int) src.rows();
+        }
+        MemorySegment heap = MemorySegment.ofArray(new byte[Math.toIntExact(bytes.byteSize())]);
+        heap.copyFrom(bytes);
+        q = new QuantizedTensor(q.format(), rows, q.cols(), heap);
         TransformerConfig c = model.config();
         if (arch.interleavedRope()) {
             if (e.kind() == GgufTensorNames.Kind.ROPE_Q) q = RopeOrder.fromInterleaved(q, c.heads(), c.headDim());

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.moe4j.autograd.Variable;
@@ -21,6 +22,7 @@ import org.moe4j.io.hf.HfCheckpoint;
 import org.moe4j.io.hf.HfModel;
 import org.moe4j.io.tokenizer.SpmTokenizer;
 import org.moe4j.model.TransformerLm;
+import org.moe4j.tensor.QuantFormat;
 import org.moe4j.tensor.Tensor;
 
 /**
@@ -76,14 +78,21 @@ class LlamaCppConvertedTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mixtral", "qwen2_moe"})
-    void q8_0MatchesPyTorchOnTheDequantizedWeights(String arch) {
-        Path file = resource("gguf-converted/" + arch + "-q8_0.gguf");
+    @ValueSource(strings = {"mixtral-q8_0", "mixtral-q8_0-fused-qkv", "qwen2_moe-q8_0-fused-qkv"})
+    void q8_0MatchesPyTorchOnTheDequantizedWeights(String name) {
+        Path file = resource("gguf-converted/" + name + ".gguf");
+        if (name.endsWith("-fused-qkv")) { // --fuse-qkv: one attn_qkv per layer (and its bias for Qwen2-MoE)
+            try (GgufFile f = GgufFile.open(file)) {
+                assertTrue(f.contains("blk.0.attn_qkv.weight") && !f.contains("blk.0.attn_q.weight"), name);
+                assertEquals(name.startsWith("qwen2"), f.contains("blk.0.attn_qkv.bias"), name);
+            }
+        }
         GgufModel.Loaded held = GgufModel.loadForInference(file);
         assertFalse(held.model().namedQuantized().isEmpty(), "the Q8_0 matrices are held quantized");
+        Path expected = expected(name.substring(0, name.indexOf("-q8_0")), "q8_0");
         // measured: held quantized 2.9e-7 .. 5.5e-7, dequantized to float32 2.9e-7 .. 4.3e-7
-        agree(arch + " q8_0 held", held.model(), expected(arch, "q8_0"), 1e-4);
-        agree(arch + " q8_0 dequantized", GgufModel.load(file).model(), expected(arch, "q8_0"), 1e-4);
+        agree(name + " held", held.model(), expected, 1e-4);
+        agree(name + " dequantized", GgufModel.load(file).model(), expected, 1e-4);
     }
 
     @Test
@@ -99,6 +108,24 @@ class LlamaCppConvertedTest {
             assertTrue(g.tokenizer().isEmpty(), arch);
             assertTrue(g.tokenizerNote().contains("has no token for byte"), arch + ": " + g.tokenizerNote());
         }
+    }
+
+    @Test
+    void aConvertedFileRewrittenByMoe4jKeepsItsModelAndTokenizer(@TempDir Path tmp) {
+        GgufModel.Loaded a = GgufModel.load(resource("gguf-converted/mixtral-f32.gguf"));
+        Path file = tmp.resolve("again.gguf");
+        SpmTokenizer tokenizer = (SpmTokenizer) a.tokenizer().orElseThrow();
+        assertEquals("", GgufModel.save(a.model(), a.architecture(), tokenizer, QuantFormat.F32, file,
+                GgufModel.Progress.NONE));
+        GgufModel.Loaded b = GgufModel.load(file);
+        int[] prompt = {1, 5, 9, 2, 7};
+        assertArrayEquals(GgufModelTest.logits(a.model(), prompt).toFloatArray(),
+                GgufModelTest.logits(b.model(), prompt).toFloatArray());
+        SpmTokenizer back = (SpmTokenizer) b.tokenizer().orElseThrow(() -> new AssertionError(b.tokenizerNote()));
+        assertEquals(tokenizer.tokens(), back.tokens());
+        assertArrayEquals(tokenizer.scores(), back.scores());
+        assertEquals(tokenizer.settings(), back.settings());
+        assertArrayEquals(tokenizer.encode("the face of the deep", true), back.encode("the face of the deep", true));
     }
 
     /** Logits within {@code tolerance} of the largest expected logit, and the same greedy tokens. */

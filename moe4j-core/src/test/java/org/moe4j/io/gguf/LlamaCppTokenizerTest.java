@@ -125,6 +125,23 @@ class LlamaCppTokenizerTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"llama-hf", "llama-spm", "mixtral"})
+    void aSentencePieceVocabularyIsWrittenAsTheConverterWroteIt(String name) {
+        GgufWriter w = new GgufWriter();
+        try (GgufFile converted = GgufFile.open(LlamaCppConvertedTest.resource("gguf-converted/" + GGUF.get(name)))) {
+            Tokenizer t = GgufTokenizer.read(converted).tokenizer().orElseThrow();
+            GgufTokenizer.write(w, t, t.vocabSize());
+            try (GgufFile ours = GgufFile.parse(w.toBytes(), name)) {
+                for (Map.Entry<String, GgufValue> e : converted.metadata().entrySet()) {
+                    String key = e.getKey();
+                    if (!key.startsWith("tokenizer.ggml.") || key.equals("tokenizer.ggml.add_sep_token")) continue;
+                    assertEquals(e.getValue(), ours.value(key), name + ": " + key);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama-hf", "llama-spm", "mixtral"})
     void aSentencePieceVocabularySurvivesAGgufRoundTrip(String name) {
         SpmTokenizer a = (SpmTokenizer) tokenizer(name);
         GgufWriter w = new GgufWriter();
