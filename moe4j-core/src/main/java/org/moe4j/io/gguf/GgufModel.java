@@ -22,7 +22,9 @@ import org.moe4j.tensor.Tensor;
 /**
  * A {@link TransformerLm} as a GGUF file with llama.cpp's metadata keys and tensor names for the MoE architectures
  * ({@link GgufArchitecture}), so that llama.cpp runs a file moe4j wrote and moe4j runs one llama.cpp's converter
- * wrote. Every tensor the metadata implies must be there with its exact shape and every tensor of the file used;
+ * wrote (tested on files from its convert_hf_to_gguf.py, including {@code --fuse-qkv}'s fused {@code attn_qkv}).
+ * Every tensor the metadata implies must be there with its exact shape (outer axes of size 1 aside, as llama.cpp
+ * compares them) and every tensor of the file used;
  * metadata that changes the computation in a way moe4j does not implement (rope scaling, sliding windows, logit
  * soft-capping, another gating function) is a {@link GgufFormatException} naming the key.
  */

@@ -286,6 +286,46 @@ class LlamaCppTokenizerTest {
         }
     }
 
+    @Test
+    void sentencePieceMetadataMoe4jCannotUseIsNamed() {
+        String[] tokens = {"<unk>", "<s>", "</s>", "\u2581a"};
+        // malformed: the file, the key and the problem
+        GgufWriter w = new GgufWriter().put(GgufTokenizer.MODEL, GgufValue.ofString("llama"))
+                .put(GgufTokenizer.TOKENS, GgufValue.ofArray(GgufArray.ofStrings(tokens)))
+                .put(GgufTokenizer.SCORES, GgufValue.ofArray(GgufArray.ofStrings("0", "0", "0", "0")));
+        GgufFormatException e = assertThrows(GgufFormatException.class, () -> read(w, "scores.gguf"));
+        assertTrue(e.getMessage().contains("scores.gguf") && e.getMessage().contains("tokenizer.ggml.scores")
+                && e.getMessage().contains("FLOAT32"), e.getMessage());
+        w.put(GgufTokenizer.SCORES, GgufValue.ofArray(GgufArray.ofFloats(0, 0, 0)));
+        e = assertThrows(GgufFormatException.class, () -> read(w, "short.gguf"));
+        assertTrue(e.getMessage().contains("3 entries for 4 tokens"), e.getMessage());
+        w.put(GgufTokenizer.SCORES, GgufValue.ofArray(GgufArray.ofFloats(0, 0, 0, -1)));
+        w.put(GgufTokenizer.ADD_BOS, GgufValue.ofUint32(1));
+        e = assertThrows(GgufFormatException.class, () -> read(w, "flag.gguf"));
+        assertTrue(e.getMessage().contains("tokenizer.ggml.add_bos_token") && e.getMessage().contains("BOOL"), e.getMessage());
+        // well-formed but unusable: the model loads without a tokenizer and the note says why
+        w.put(GgufTokenizer.ADD_BOS, GgufValue.ofBool(true));
+        w.put(GgufTokenizer.TOKENS, GgufValue.ofArray(GgufArray.ofStrings("<unk>", "<s>", "a", "a")));
+        GgufTokenizer.Result r = read(w, "twice.gguf");
+        assertTrue(r.tokenizer().isEmpty() && r.note().contains("both 'a'"), r.note());
+        w.put(GgufTokenizer.MODEL, GgufValue.ofString("bert"));
+        r = read(w, "bert.gguf");
+        assertTrue(r.tokenizer().isEmpty() && r.note().contains("'bert'"), r.note());
+        // unknown token types read as llama.cpp reads them (UNDEFINED), absent scores as 0
+        w.put(GgufTokenizer.MODEL, GgufValue.ofString("llama")).put(GgufTokenizer.TOKENS,
+                GgufValue.ofArray(GgufArray.ofStrings(tokens))).put(GgufTokenizer.TYPES,
+                GgufValue.ofArray(GgufArray.ofInts(2, 3, 3, 99)));
+        SpmTokenizer t = (SpmTokenizer) read(w, "ok.gguf").tokenizer().orElseThrow();
+        assertEquals(SpmTokenizer.Type.UNDEFINED, t.types()[3]);
+        assertEquals("", t.decode(new int[] {3}, false)); // llama.cpp shows nothing for such a token
+    }
+
+    private static GgufTokenizer.Result read(GgufWriter w, String name) {
+        try (GgufFile f = GgufFile.parse(w.toBytes(), name)) {
+            return GgufTokenizer.read(f);
+        }
+    }
+
     private static String text(JsonNode hex) {
         byte[] b = HexFormat.of().parseHex(hex.asText());
         int[] ids = new int[b.length];
