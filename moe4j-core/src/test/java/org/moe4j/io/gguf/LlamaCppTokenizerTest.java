@@ -22,7 +22,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.moe4j.common.Moe4jException;
 import org.moe4j.io.tokenizer.BpeTokenizer;
 import org.moe4j.io.tokenizer.ByteTokenizer;
 import org.moe4j.io.tokenizer.SpmTokenizer;
@@ -36,7 +35,9 @@ import org.moe4j.io.tokenizer.TokenizerJson;
  * olmo pre-tokenizers) and "llama" SentencePiece vocabularies, one from a tokenizer.model with real scores
  * (llama-spm, and Mixtral's 64 tokens) and one from a tokenizer.json with the flat scores gguf-py gives it
  * (llama-hf). Encoding with and without special tokens, decoding with and without them, id lists that split
- * characters, and a round trip through {@link GgufWriter}.
+ * characters, and a round trip through {@link GgufWriter}. (The llama-hf file also shows a limit of the converter:
+ * gguf-py gives a tokenizer.json's tokens a placeholder score of -1000, so llama.cpp merges them leftmost first and
+ * tokenizes 10 of these 21 texts unlike Hugging Face; moe4j reading the GGUF follows llama.cpp.)
  */
 class LlamaCppTokenizerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -161,44 +162,6 @@ class LlamaCppTokenizerTest {
         for (JsonNode text : fixture(name).get("texts")) {
             assertArrayEquals(a.encode(text.asText(), true), b.encode(text.asText(), true), text.asText());
         }
-    }
-
-    @Test
-    void sentencePieceMergesByScoreAndFallsBackToBytes() {
-        List<String> tokens = List.of("<unk>", "<s>", "</s>", "\u2581", "a", "b", "c", "ab", "bc", "<0x41>", "<0xC3>",
-                "<0xA9>", "[X]");
-        float[] scores = {0, 0, 0, -1, -2, -2, -2, 5, 1, 0, 0, 0, 0};
-        SpmTokenizer.Type[] types = new SpmTokenizer.Type[tokens.size()];
-        Arrays.fill(types, SpmTokenizer.Type.NORMAL);
-        types[0] = SpmTokenizer.Type.UNKNOWN;
-        types[1] = types[2] = SpmTokenizer.Type.CONTROL;
-        types[9] = types[10] = types[11] = SpmTokenizer.Type.BYTE;
-        types[12] = SpmTokenizer.Type.USER_DEFINED;
-        SpmTokenizer t = SpmTokenizer.of(tokens, scores, types, SpmTokenizer.Settings.defaults(tokens.size()));
-        assertArrayEquals(new int[] {3, 7, 6}, t.encode("abc")); // "ab" (score 5) before "bc" (1)
-        float[] bcFirst = scores.clone();
-        bcFirst[8] = 6;
-        assertArrayEquals(new int[] {3, 4, 8}, SpmTokenizer.of(tokens, bcFirst, types, t.settings()).encode("abc"));
-        // bos; a space before the text and after a special token; 'A' and 'é' as bytes; [X] (user-defined) cut out
-        int[] ids = t.encode("A\u00e9[X]a", true);
-        assertArrayEquals(new int[] {1, 3, 9, 10, 11, 12, 3, 4}, ids);
-        // as llama.cpp decodes: bos takes the first token's leading-space removal, shown only when asked
-        assertEquals(" A\u00e9[X] a", t.decode(ids, true));
-        assertEquals("<s> A\u00e9[X] a", t.decode(ids, false));
-        assertEquals("A\u00e9[X] a", t.decode(Arrays.copyOfRange(ids, 1, ids.length), true));
-        // the text of a control token is text unless special tokens are parsed; user-defined ones always match
-        assertArrayEquals(new int[] {1, 12}, t.encode("<s>[X]"));
-        assertEquals(12, t.encodeOrdinary("<s>[X]")[t.encodeOrdinary("<s>[X]").length - 1]);
-        // a character with neither a token nor byte tokens: llama.cpp aborts, moe4j uses the unknown token
-        assertArrayEquals(new int[] {3, 0}, t.encode("z"));
-        SpmTokenizer noUnk = SpmTokenizer.of(tokens, scores, types, new SpmTokenizer.Settings(OptionalInt.of(1),
-                OptionalInt.of(2), OptionalInt.empty(), OptionalInt.empty(), true, false, true));
-        assertTrue(assertThrows(Moe4jException.class, () -> noUnk.encode("z")).getMessage().contains("<0x7A>"));
-        // a vocabulary llama.cpp refuses is refused
-        List<String> twice = new ArrayList<>(tokens);
-        twice.set(8, "ab");
-        assertTrue(assertThrows(Moe4jException.class, () -> SpmTokenizer.of(twice, scores, types, t.settings()))
-                .getMessage().contains("both 'ab'"));
     }
 
     /**
