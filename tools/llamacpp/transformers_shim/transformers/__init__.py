@@ -159,16 +159,19 @@ class PreTrainedTokenizerFast:
         return "".join(out)
 
     def __getattr__(self, name):
+        if name.startswith("__"):  # Python's own probes (copy, pickle, ...) expect AttributeError
+            raise AttributeError(name)
         raise NotImplementedError(f"moe4j transformers shim: tokenizer.{name} is not provided")
 
 
 class AutoTokenizer:
     @staticmethod
     def from_pretrained(path, **kwargs):
-        if kwargs.get("trust_remote_code"):
-            pass  # nothing here runs remote code; the files are read as data
+        # trust_remote_code, cache_dir, local_files_only: nothing here runs code or downloads; the files are data
         return PreTrainedTokenizerFast(path)
 
 
 def __getattr__(name):
+    if name.startswith("__"):
+        raise AttributeError(name)
     raise NotImplementedError(f"moe4j transformers shim: transformers.{name} is not provided")
