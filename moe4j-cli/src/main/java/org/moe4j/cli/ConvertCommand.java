@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.moe4j.common.Moe4jException;
@@ -19,6 +20,7 @@ import org.moe4j.io.gguf.GgufArchitecture;
 import org.moe4j.io.gguf.GgufModel;
 import org.moe4j.io.hf.HfCheckpoint;
 import org.moe4j.io.hf.HfModel;
+import org.moe4j.io.tokenizer.BpeTokenizer;
 import org.moe4j.io.tokenizer.Tokenizer;
 import org.moe4j.model.TransformerLm;
 import org.moe4j.tensor.QuantFormat;
@@ -103,6 +105,11 @@ final class ConvertCommand implements Callable<Integer> {
                     + " only when complete)");
         }
         GgufModel.Loaded g = GgufModel.load(from);
+        // tokenizer.json holds byte-level BPE here; a GGUF SentencePiece vocabulary merges by score, which it cannot say
+        Optional<BpeTokenizer> bpe = g.tokenizer().filter(BpeTokenizer.class::isInstance).map(BpeTokenizer.class::cast);
+        String tokenizerNote = bpe.isPresent() ? "" : g.tokenizer().isPresent()
+                ? "; the GGUF's SentencePiece vocabulary was not written (moe4j writes tokenizer.json for byte-level BPE)"
+                : "; no tokenizer: " + g.tokenizerNote();
         Path parent = to.toAbsolutePath().getParent();
         Path tmp;
         try {
@@ -112,7 +119,7 @@ final class ConvertCommand implements Callable<Integer> {
             throw new UncheckedIOException("cannot create a directory beside " + to + ": " + e.getMessage(), e);
         }
         try {
-            HfCheckpoint.save(g.model(), g.architecture().hf(), tmp, dtype, g.tokenizer().orElse(null), Long.MAX_VALUE);
+            HfCheckpoint.save(g.model(), g.architecture().hf(), tmp, dtype, bpe.orElse(null), Long.MAX_VALUE);
             Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             deleteTree(tmp);
@@ -122,7 +129,7 @@ final class ConvertCommand implements Callable<Integer> {
             throw e;
         }
         out.println("wrote " + to + " (" + g.architecture().hf().className() + ", " + type.toLowerCase(Locale.ROOT)
-                + (g.tokenizer().isPresent() ? "" : "; no tokenizer: " + g.tokenizerNote()) + ")");
+                + tokenizerNote + ")");
     }
 
     static boolean isGguf(Path p) {

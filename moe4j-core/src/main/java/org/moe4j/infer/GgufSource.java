@@ -8,7 +8,8 @@ import org.moe4j.io.tokenizer.Tokenizer;
 
 /**
  * A GGUF model file of one of llama.cpp's MoE architectures ({@link org.moe4j.io.gguf.GgufArchitecture}), with
- * the tokenizer in its metadata when moe4j reads it (byte-level BPE); otherwise the model runs from token ids.
+ * the tokenizer in its metadata when moe4j reads it (byte-level BPE, or a SentencePiece vocabulary with scores);
+ * otherwise the model runs from token ids.
  */
 public final class GgufSource implements ModelSource {
     @Override

@@ -137,7 +137,7 @@ final class GgufKeys {
                     shared = 1;
                     sharedHidden = has(SHARED_FF) ? positive(SHARED_FF) : ff;
                     sharedGate = true;
-                    bias = f.contains("blk.0.attn_q.bias");
+                    bias = f.contains("blk.0.attn_q.bias") || f.contains("blk.0.attn_qkv.bias"); // fused: --fuse-qkv
                 }
                 case QWEN3MOE -> {
                     expertHidden = has(EXPERT_FF) ? positive(EXPERT_FF) : ff / topK;

@@ -10,7 +10,6 @@ import java.util.Optional;
 import java.util.Set;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Rng;
-import org.moe4j.io.tokenizer.BpeTokenizer;
 import org.moe4j.io.tokenizer.Tokenizer;
 import org.moe4j.model.TransformerConfig;
 import org.moe4j.model.TransformerLm;
@@ -22,13 +21,18 @@ import org.moe4j.tensor.Tensor;
 /**
  * A {@link TransformerLm} as a GGUF file with llama.cpp's metadata keys and tensor names for the MoE architectures
  * ({@link GgufArchitecture}), so that llama.cpp runs a file moe4j wrote and moe4j runs one llama.cpp's converter
- * wrote. Every tensor the metadata implies must be there with its exact shape and every tensor of the file used;
+ * wrote (tested on files from its convert_hf_to_gguf.py, including {@code --fuse-qkv}'s fused {@code attn_qkv}).
+ * Every tensor the metadata implies must be there with its exact shape (outer axes of size 1 aside, as llama.cpp
+ * compares them) and every tensor of the file used;
  * metadata that changes the computation in a way moe4j does not implement (rope scaling, sliding windows, logit
  * soft-capping, another gating function) is a {@link GgufFormatException} naming the key.
  */
 public final class GgufModel {
-    /** A model read from a GGUF file, with its tokenizer or the reason there is none. */
-    public record Loaded(TransformerLm model, GgufArchitecture architecture, Optional<BpeTokenizer> tokenizer,
+    /**
+     * A model read from a GGUF file, with its tokenizer (a {@link org.moe4j.io.tokenizer.BpeTokenizer} for "gpt2"
+     * vocabularies, an {@link org.moe4j.io.tokenizer.SpmTokenizer} for "llama" ones) or the reason there is none.
+     */
+    public record Loaded(TransformerLm model, GgufArchitecture architecture, Optional<Tokenizer> tokenizer,
             String tokenizerNote) {}
 
     /** Reports conversion progress: {@code done} of {@code total} tensors, the last one named. */
@@ -112,14 +116,20 @@ public final class GgufModel {
         Set<String> used = new HashSet<>();
         for (GgufTensorNames.Entry e : GgufTensorNames.of(model)) {
             Tensor p = params.get(e.parameter()).value();
-            int[] shape = e.kind() == GgufTensorNames.Kind.LEADING_ONE ? Arrays.copyOfRange(p.shape(), 1, p.rank())
-                    : p.shape();
-            checkShape(f, e.file(), shape, arch);
-            if (keepQuantized && holdQuantized(f, model, e, arch)) {
+            Part src = part(f, e, c, arch);
+            if (src.fused()) {
+                used.add(src.tensor());
+            } else {
+                int[] shape = e.kind() == GgufTensorNames.Kind.LEADING_ONE ? Arrays.copyOfRange(p.shape(), 1, p.rank())
+                        : p.shape();
+                checkShape(f, e.file(), shape, arch);
+            }
+            if (keepQuantized && holdQuantized(f, model, e, src, arch)) {
                 used.add(e.file());
                 continue;
             }
-            Tensor t = f.tensor(e.file());
+            Tensor t = f.tensor(src.tensor());
+            if (src.fused()) t = t.narrow(0, (int) src.from(), (int) src.rows()).contiguous();
             if (arch.interleavedRope()) {
                 if (e.kind() == GgufTensorNames.Kind.ROPE_Q) t = RopeOrder.fromInterleaved(t, c.heads(), c.headDim());
                 if (e.kind() == GgufTensorNames.Kind.ROPE_K) t = RopeOrder.fromInterleaved(t, c.kvHeads(), c.headDim());
@@ -138,15 +148,45 @@ public final class GgufModel {
         }
     }
 
+    /**
+     * Where an entry's values are: its own tensor, or rows {@code [from, from + rows)} of a fused one. llama.cpp's
+     * converter fuses each layer's Q, K and V projections into {@code attn_qkv} (weights and biases, Q and K rows
+     * already in the rotary order) with {@code --fuse-qkv}, and llama.cpp reads either form.
+     */
+    private record Part(String tensor, boolean fused, long from, long rows) {}
+
+    private static Part part(GgufFile f, GgufTensorNames.Entry e, TransformerConfig c, GgufArchitecture arch) {
+        String name = e.file();
+        int dot = name.indexOf(".attn_");
+        boolean qkv = dot > 0 && (name.endsWith(".attn_q.weight") || name.endsWith(".attn_k.weight")
+                || name.endsWith(".attn_v.weight") || name.endsWith(".attn_q.bias") || name.endsWith(".attn_k.bias")
+                || name.endsWith(".attn_v.bias"));
+        if (!qkv || f.contains(name)) return new Part(name, false, 0, 0);
+        boolean bias = name.endsWith(".bias");
+        String fused = name.substring(0, dot) + ".attn_qkv." + (bias ? "bias" : "weight");
+        if (!f.contains(fused)) return new Part(name, false, 0, 0); // the shape check reports the missing tensor
+        long q = (long) c.heads() * c.headDim(), kv = (long) c.kvHeads() * c.headDim();
+        int[] shape = bias ? new int[] {(int) (q + 2 * kv)} : new int[] {(int) (q + 2 * kv), c.dModel()};
+        checkShape(f, fused, shape, arch);
+        char which = name.charAt(dot + 6);
+        long from = which == 'q' ? 0 : which == 'k' ? q : q + kv;
+        return new Part(fused, true, from, which == 'q' ? q : kv);
+    }
+
     /** Hands entry e's file tensor, still quantized, to its module when it is a quantized matrix; false otherwise. */
-    private static boolean holdQuantized(GgufFile f, TransformerLm model, GgufTensorNames.Entry e, GgufArchitecture arch) {
-        QuantFormat format = f.info(e.file()).type().format();
-        if (e.keepF32() || format == null || format == QuantFormat.F32 || f.info(e.file()).shape().length < 2) return false;
+    private static boolean holdQuantized(GgufFile f, TransformerLm model, GgufTensorNames.Entry e, Part src,
+            GgufArchitecture arch) {
+        QuantFormat format = f.info(src.tensor()).type().format();
+        if (e.keepF32() || format == null || format == QuantFormat.F32 || f.info(src.tensor()).shape().length < 2) return false;
         int dot = e.parameter().lastIndexOf('.');
         org.moe4j.nn.Module owner = dot < 0 ? null : model.module(e.parameter().substring(0, dot));
         if (!(owner instanceof org.moe4j.nn.Linear) && !(owner instanceof org.moe4j.moe.Experts)) return false;
         // The module repacks the rows into its own memory (kernel.PackedWeight), so the mapped file may close after.
-        QuantizedTensor q = f.quantized(e.file());
+        QuantizedTensor q = f.quantized(src.tensor());
+        if (src.fused()) {
+            q = new QuantizedTensor(q.format(), (int) src.rows(), q.cols(),
+                    q.data().asSlice(src.from() * q.rowBytes(), src.rows() * q.rowBytes()));
+        }
         TransformerConfig c = model.config();
         if (arch.interleavedRope()) {
             if (e.kind() == GgufTensorNames.Kind.ROPE_Q) q = RopeOrder.fromInterleaved(q, c.heads(), c.headDim());
@@ -162,12 +202,23 @@ public final class GgufModel {
                     + " metadata describes a model that needs it " + Arrays.toString(shape));
         }
         long[] actual = f.info(name).shape();
-        boolean same = actual.length == shape.length;
-        for (int i = 0; same && i < shape.length; i++) same = actual[i] == shape[i];
-        if (!same) {
+        if (!sameIgnoringOuterOnes(actual, shape)) {
             throw new GgufFormatException(f.source(), "tensor '" + name + "' shape", Arrays.toString(actual)
                     + " but the metadata makes it " + Arrays.toString(shape) + " (outermost first)");
         }
+    }
+
+    /**
+     * Whether the shapes agree once outer axes of size 1 are dropped, as llama.cpp's loader compares them (ggml pads
+     * every tensor to 4 dims with 1s): the converter writes Qwen2-MoE's shared-expert gate as [1, dim], moe4j as [dim].
+     */
+    static boolean sameIgnoringOuterOnes(long[] actual, int[] expected) {
+        int a = 0, e = 0;
+        while (a < actual.length - 1 && actual[a] == 1 && actual.length - a > expected.length) a++;
+        while (e < expected.length - 1 && expected[e] == 1 && expected.length - e > actual.length - a) e++;
+        if (actual.length - a != expected.length - e) return false;
+        for (int i = 0; i < expected.length - e; i++) if (actual[a + i] != expected[e + i]) return false;
+        return true;
     }
 
     // ---- writing -----------------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 package org.moe4j.io.gguf;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.io.tokenizer.AddedToken;
 import org.moe4j.io.tokenizer.BpeTokenizer;
@@ -13,13 +15,17 @@ import org.moe4j.io.tokenizer.ByteLevel;
 import org.moe4j.io.tokenizer.ByteTokenizer;
 import org.moe4j.io.tokenizer.PreTokenizer;
 import org.moe4j.io.tokenizer.SpecialRoles;
+import org.moe4j.io.tokenizer.SpmTokenizer;
 import org.moe4j.io.tokenizer.Tokenizer;
 
 /**
  * The tokenizer in GGUF metadata ({@code tokenizer.ggml.*}), as llama.cpp stores it: byte-level BPE
  * ({@code model = "gpt2"}) with its token strings, token types, merges, special ids and the name of its
- * pre-tokenizer regex. SentencePiece vocabularies ({@code "llama"}) and pre-tokenizers moe4j does not know are
- * reported, not guessed: the model then loads without a tokenizer.
+ * pre-tokenizer regex, read into a {@link BpeTokenizer}; or a SentencePiece vocabulary ({@code "llama"}) with token
+ * strings, scores and types and no merges, read into an {@link SpmTokenizer} that merges by score as llama.cpp does.
+ * Other vocabularies, and pre-tokenizers moe4j does not know, are reported, not guessed: the model then loads
+ * without a tokenizer. Malformed tokenizer metadata (an array of the wrong type or length) is a
+ * {@link GgufFormatException} naming the key.
  */
 public final class GgufTokenizer {
     static final String MODEL = "tokenizer.ggml.model";
@@ -27,10 +33,14 @@ public final class GgufTokenizer {
     static final String TOKENS = "tokenizer.ggml.tokens";
     static final String TYPES = "tokenizer.ggml.token_type";
     static final String MERGES = "tokenizer.ggml.merges";
+    static final String SCORES = "tokenizer.ggml.scores";
     static final String BOS = "tokenizer.ggml.bos_token_id";
     static final String EOS = "tokenizer.ggml.eos_token_id";
+    static final String UNK = "tokenizer.ggml.unknown_token_id";
     static final String PAD = "tokenizer.ggml.padding_token_id";
     static final String ADD_BOS = "tokenizer.ggml.add_bos_token";
+    static final String ADD_EOS = "tokenizer.ggml.add_eos_token";
+    static final String ADD_SPACE_PREFIX = "tokenizer.ggml.add_space_prefix";
 
     // llama.cpp's token types
     static final int NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6;
@@ -42,8 +52,8 @@ public final class GgufTokenizer {
     static final String LLAMA3_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}|"
             + " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
-    /** What was read: the tokenizer, or why there is none. */
-    public record Result(Optional<BpeTokenizer> tokenizer, String note) {}
+    /** What was read: the tokenizer ({@link BpeTokenizer} or {@link SpmTokenizer}), or why there is none. */
+    public record Result(Optional<Tokenizer> tokenizer, String note) {}
 
     private GgufTokenizer() {}
 
@@ -54,9 +64,10 @@ public final class GgufTokenizer {
         if (model.type() != GgufValueType.STRING) throw bad(f, MODEL, "is a " + model.type() + ", not a string");
         String kind = model.asString();
         if (kind.equals("none") || kind.equals("no_vocab")) return none("the file has no vocabulary (" + MODEL + " = " + kind + ")");
+        if (kind.equals("llama")) return readSentencePiece(f);
         if (!kind.equals("gpt2")) {
-            return none(MODEL + " '" + kind + "' is not read by moe4j (it reads byte-level BPE, 'gpt2')"
-                    + (kind.equals("llama") ? "; SentencePiece vocabularies are not supported yet" : ""));
+            return none(MODEL + " '" + kind + "' is not read by moe4j (it reads byte-level BPE, 'gpt2', and"
+                    + " SentencePiece, 'llama'); the model runs from token ids");
         }
         String pre = f.value(PRE) == null ? "default" : f.string(PRE);
         PreTokenizer preTokenizer;
@@ -111,6 +122,43 @@ public final class GgufTokenizer {
     }
 
     /**
+     * A "llama" vocabulary, read as llama.cpp reads it: scores (FLOAT32 or INT32; 0 when absent) and types (NORMAL
+     * when absent) at least as long as the token list, an empty token renamed {@code [EMPTY_<id>]}, bos 1, eos 2 and
+     * unknown 0 unless the file says otherwise, bos added and a space put before the text unless it says otherwise.
+     */
+    private static Result readSentencePiece(GgufFile f) {
+        String[] tokens = strings(f, TOKENS);
+        int n = tokens.length;
+        float[] scores = new float[n];
+        GgufValue sv = f.value(SCORES);
+        if (sv != null) {
+            GgufArray a = sv.type() == GgufValueType.ARRAY ? sv.asArray() : null;
+            if (a == null || (a.elementType() != GgufValueType.FLOAT32 && a.elementType() != GgufValueType.INT32)) {
+                throw bad(f, SCORES, "is not an array of FLOAT32 or INT32 (llama.cpp reads no other)");
+            }
+            if (a.length() < n) throw bad(f, SCORES, "has " + a.length() + " entries for " + n + " tokens");
+            for (int i = 0; i < n; i++) scores[i] = a.elementType() == GgufValueType.FLOAT32 ? a.floats()[i] : a.longs()[i];
+        }
+        SpmTokenizer.Type[] types = new SpmTokenizer.Type[n];
+        long[] typeIds = f.value(TYPES) == null ? null : integers(f, TYPES);
+        if (typeIds != null && typeIds.length < n) throw bad(f, TYPES, "has " + typeIds.length + " entries for " + n + " tokens");
+        List<String> texts = new ArrayList<>(n);
+        for (int id = 0; id < n; id++) {
+            types[id] = typeIds == null ? SpmTokenizer.Type.NORMAL : SpmTokenizer.Type.of(typeIds[id]);
+            texts.add(tokens[id].isEmpty() ? "[EMPTY_" + id + "]" : tokens[id]);
+        }
+        SpmTokenizer.Settings d = SpmTokenizer.Settings.defaults(n);
+        SpmTokenizer.Settings settings = new SpmTokenizer.Settings(idOr(f, BOS, n, d.bos()), idOr(f, EOS, n, d.eos()),
+                idOr(f, UNK, n, d.unk()), idOr(f, PAD, n, d.pad()), bool(f, ADD_BOS, d.addBos()),
+                bool(f, ADD_EOS, d.addEos()), bool(f, ADD_SPACE_PREFIX, d.addSpacePrefix()));
+        try {
+            return new Result(Optional.of(SpmTokenizer.of(texts, scores, types, settings)), "");
+        } catch (Moe4jException e) {
+            return none("the SentencePiece vocabulary cannot be used: " + e.getMessage());
+        }
+    }
+
+    /**
      * Puts {@code tokenizer} into {@code w}'s metadata, its token list padded with unused placeholders up to the
      * model's {@code vocab} (llama.cpp takes the vocabulary size from it). A tokenizer whose pre-tokenizer has no
      * llama.cpp name is left out: the file then says {@code model = "none"} and the returned note says why.
@@ -124,6 +172,7 @@ public final class GgufTokenizer {
             throw new Moe4jException("gguf: the tokenizer has " + tokenizer.vocabSize() + " ids, more than the model's"
                     + " vocabulary of " + vocab);
         }
+        if (tokenizer instanceof SpmTokenizer spm) return writeSentencePiece(w, spm, vocab);
         String[] tokens = new String[vocab];
         long[] types = new long[vocab];
         List<String> merges = new ArrayList<>();
@@ -156,7 +205,8 @@ public final class GgufTokenizer {
             }
             default -> {
                 w.put(MODEL, GgufValue.ofString("none"));
-                return "the tokenizer was not written: GGUF holds byte-level BPE, not " + tokenizer.getClass().getSimpleName();
+                return "the tokenizer was not written: moe4j writes byte-level BPE and GGUF's own SentencePiece"
+                        + " vocabularies, not " + tokenizer.getClass().getSimpleName();
             }
         }
         for (int id = 0; id < vocab; id++) {
@@ -174,6 +224,41 @@ public final class GgufTokenizer {
         putId(w, EOS, tokenizer.eosId());
         putId(w, PAD, tokenizer.padId());
         w.put(ADD_BOS, GgufValue.ofBool(false));
+        return "";
+    }
+
+    /**
+     * A SentencePiece vocabulary as the converter writes one: model "llama", pre "default", tokens, scores and types,
+     * ids past the tokenizer's padded with unused {@code [PAD<id>]} tokens of score -1000, the special ids and the
+     * add-bos, add-eos and space-prefix flags, so that reading it back gives the same tokenizer.
+     */
+    private static String writeSentencePiece(GgufWriter w, SpmTokenizer t, int vocab) {
+        List<String> tokens = new ArrayList<>(t.tokens());
+        float[] scores = java.util.Arrays.copyOf(t.scores(), vocab);
+        long[] types = new long[vocab];
+        SpmTokenizer.Type[] given = t.types();
+        for (int id = 0; id < given.length; id++) types[id] = given[id].id();
+        Set<String> taken = new HashSet<>(tokens);
+        for (int id = tokens.size(); id < vocab; id++) {
+            String pad = "[PAD" + id + "]";
+            if (!taken.add(pad)) throw new Moe4jException("gguf: cannot pad the vocabulary: '" + pad + "' is already a token");
+            tokens.add(pad);
+            scores[id] = -1000f;
+            types[id] = SpmTokenizer.Type.UNUSED.id();
+        }
+        w.put(MODEL, GgufValue.ofString("llama"));
+        w.put(PRE, GgufValue.ofString("default"));
+        w.put(TOKENS, GgufValue.ofArray(GgufArray.ofStrings(tokens.toArray(String[]::new))));
+        w.put(SCORES, GgufValue.ofArray(GgufArray.ofFloats(scores)));
+        w.put(TYPES, GgufValue.ofArray(new GgufArray(GgufValueType.INT32, types)));
+        SpmTokenizer.Settings s = t.settings();
+        putId(w, BOS, s.bos());
+        putId(w, EOS, s.eos());
+        putId(w, UNK, s.unk());
+        putId(w, PAD, s.pad());
+        w.put(ADD_BOS, GgufValue.ofBool(s.addBos()));
+        w.put(ADD_EOS, GgufValue.ofBool(s.addEos()));
+        w.put(ADD_SPACE_PREFIX, GgufValue.ofBool(s.addSpacePrefix()));
         return "";
     }
 
@@ -196,6 +281,17 @@ public final class GgufTokenizer {
         long v = f.integer(key);
         if (v < 0 || v >= size) throw bad(f, key, v + " is not a token id (the vocabulary has " + size + ")");
         return OptionalInt.of((int) v);
+    }
+
+    private static OptionalInt idOr(GgufFile f, String key, int size, OptionalInt fallback) {
+        return f.value(key) == null ? fallback : id(f, key, size);
+    }
+
+    private static boolean bool(GgufFile f, String key, boolean fallback) {
+        GgufValue v = f.value(key);
+        if (v == null) return fallback;
+        if (v.type() != GgufValueType.BOOL) throw bad(f, key, "is a " + v.type() + ", not a BOOL");
+        return v.asBool();
     }
 
     private static String[] strings(GgufFile f, String key) {

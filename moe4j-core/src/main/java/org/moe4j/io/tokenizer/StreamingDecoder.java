@@ -17,6 +17,7 @@ public final class StreamingDecoder {
     private final Tokenizer tokenizer;
     private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
     private final PieceDecoder.State pieces; // non-null for SentencePiece-style tokenizers
+    private boolean first = true; // no token pushed yet
 
     public StreamingDecoder(Tokenizer tokenizer) {
         this.tokenizer = tokenizer;
@@ -26,7 +27,12 @@ public final class StreamingDecoder {
     /** Adds token {@code id}; returns the text it completes (often empty inside a multi-byte character). */
     public String push(int id) {
         if (pieces != null) return pieces.push(tokenizer.tokenString(id));
-        tokenizer.appendBytes(id, pending);
+        if (tokenizer instanceof SpmTokenizer spm) {
+            pending.writeBytes(spm.piece(id, first, true));
+        } else {
+            tokenizer.appendBytes(id, pending);
+        }
+        first = false;
         byte[] b = pending.toByteArray();
         int cut = completeLength(b);
         pending.reset();

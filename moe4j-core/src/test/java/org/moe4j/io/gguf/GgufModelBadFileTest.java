@@ -1,5 +1,6 @@
 package org.moe4j.io.gguf;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -57,6 +58,22 @@ class GgufModelBadFileTest {
     @Test
     void theValidFileLoads() {
         GgufModel.load(GgufFile.parse(valid, "valid"));
+    }
+
+    @Test
+    void shapesAgreeOnlyUpToOuterAxesOfSizeOne() {
+        // as llama.cpp's loader: ggml pads every shape to 4 dims with 1s, so [1, 64] is [64] and [1, 4, 64] is [4, 64]
+        assertTrue(GgufModel.sameIgnoringOuterOnes(new long[] {1, 64}, new int[] {64}));
+        assertTrue(GgufModel.sameIgnoringOuterOnes(new long[] {64}, new int[] {1, 64}));
+        assertTrue(GgufModel.sameIgnoringOuterOnes(new long[] {1, 1, 4, 64}, new int[] {4, 64}));
+        assertTrue(GgufModel.sameIgnoringOuterOnes(new long[] {1}, new int[] {1}));
+        assertFalse(GgufModel.sameIgnoringOuterOnes(new long[] {2, 64}, new int[] {64}));
+        assertFalse(GgufModel.sameIgnoringOuterOnes(new long[] {64, 1}, new int[] {64}));
+        assertFalse(GgufModel.sameIgnoringOuterOnes(new long[] {4, 64}, new int[] {64, 4}));
+        // a 2-D router (one expert row too many) is still refused by name
+        assertRefused(variant(m -> { }, n -> !n.equals("blk.1.ffn_gate_inp.weight"),
+                w -> w.add("blk.1.ffn_gate_inp.weight", org.moe4j.tensor.Tensor.zeros(2, 5, 64), QuantFormat.F32)),
+                "blk.1.ffn_gate_inp.weight", "[2, 5, 64]");
     }
 
     @Test
