@@ -167,13 +167,15 @@ public final class DotGemm {
     }
 
     /**
-     * Output columns [j0, j1) for every row: blocks of L weight rows against one row at a time (their sums come
-     * out of {@link #tile1xL} as one vector), then NR at a time, then single dot products at the edge.
+     * Output columns [j0, j1) for every row. Under MR rows (decoding), blocks of L weight rows meet one row at a
+     * time (their sums come out of {@link #tile1xL} as one vector); from MR rows on (a prompt, an expert's tokens)
+     * the MR x NR tiles run instead, which load a weight vector once for MR rows (1.5x the speed at 32 rows, one
+     * thread); then NR rows at a time, then single dot products at the edge. Every path is the same definition.
      */
     static void columns(int m, int k, float[] x, int offX, int ldx, float[] w, int offW, int ldw,
             float[] bias, int offBias, float[] y, int offY, int ldy, int j0, int j1) {
         int j = j0;
-        if (L == 16) {
+        if (L == 16 && m < MR) {
             for (; j + L <= j1; j += L) {
                 for (int i = 0; i < m; i++) tile1xL(k, x, offX + i * ldx, w, offW + j * ldw, ldw, bias, offBias + j,
                         y, offY + i * ldy + j);
