@@ -21,7 +21,7 @@ import org.moe4j.tensor.Tensor;
  * results drop theirs once it has been passed on, unless {@link #retainGrad()} was called.
  */
 public final class Variable {
-    private final Tensor value;
+    private Tensor value; // replaced only by materialize(), once, on a parameter made under Init.deferred()
     private final boolean requiresGrad;
     private final Variable[] inputs; // null for leaves
     private final Backward backward; // null for leaves
@@ -61,6 +61,19 @@ public final class Variable {
     }
 
     public Tensor value() {
+        return value;
+    }
+
+    /**
+     * The value of a parameter, ready to be written: a {@link Tensor#placeholder placeholder} (a model built to be
+     * loaded, see {@code Init.deferred()}) is first replaced by zeros of its shape and dtype, which a loader then
+     * fills. Any other value is returned as it is.
+     */
+    public Tensor materialize() {
+        if (value.isPlaceholder()) {
+            if (inputs != null) throw new IllegalStateException("materialize: '" + op + "' is not a leaf");
+            value = Tensor.zeros(value.dtype(), value.shape());
+        }
         return value;
     }
 

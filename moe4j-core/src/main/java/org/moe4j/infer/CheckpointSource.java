@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.Stream;
+import org.moe4j.nn.Init;
 import org.moe4j.common.Rng;
 import org.moe4j.io.Checkpoint;
 import org.moe4j.io.FileFormatException;
@@ -52,7 +53,10 @@ public final class CheckpointSource implements ModelSource {
                     + ckpt.configClass() + ") is not a language model");
         }
         Tokenizer tokenizer = tokenizer(ckpt, config);
-        TransformerLm model = new TransformerLm(tc, new Rng(0)); // every weight is then overwritten
+        TransformerLm model;
+        try (var deferred = Init.deferred()) { // the checkpoint gives every weight: no random draws
+            model = new TransformerLm(tc, new Rng(0));
+        }
         ckpt.loadModel(model);
         String description = String.format(Locale.ROOT, "moe4j checkpoint %s (step %d): %,d parameters, %,d active;"
                         + " vocab %d, %d layers, %d experts top-%d, context %d; tokenizer %s",

@@ -158,8 +158,11 @@ public final class Checkpoint {
             for (String name : f.names()) {
                 if (!targets.containsKey(name)) throw new Moe4jException("checkpoint " + dir + " has tensor '" + name + "' that the model lacks");
             }
+            Map<String, Variable> params = model.namedParameters();
             for (Map.Entry<String, Tensor> t : targets.entrySet()) {
-                t.getValue().copyFrom(f.tensor(t.getKey(), t.getValue().dtype()));
+                Variable p = params.get(t.getKey()); // null for a buffer
+                Tensor target = p == null ? t.getValue() : p.materialize();
+                target.copyFrom(f.tensor(t.getKey(), target.dtype()));
             }
         }
     }

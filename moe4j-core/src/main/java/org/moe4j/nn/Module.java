@@ -105,17 +105,10 @@ public abstract class Module {
             throw new Moe4jException(getClass().getSimpleName() + "." + name + ": quantized " + rows + " does not hold the"
                     + " parameter " + java.util.Arrays.toString(shape));
         }
-        Tensor one = Tensor.zeros(p.value().dtype(), ones(shape.length));
-        Variable placeholder = Variable.parameter(one.expand(shape));
+        Variable placeholder = Variable.parameter(Tensor.placeholder(p.value().dtype(), shape));
         params.put(name, placeholder);
         quantized.put(name, rows);
         return placeholder;
-    }
-
-    private static int[] ones(int rank) {
-        int[] s = new int[rank];
-        java.util.Arrays.fill(s, 1);
-        return s;
     }
 
     /** Every quantized inference weight of this module and its children, by dotted parameter name. */

@@ -56,6 +56,21 @@ public final class Tensor {
         return t;
     }
 
+    /**
+     * One zero value seen as {@code shape} (zero strides): a stand-in that holds no memory, for a weight that is
+     * loaded later or held elsewhere. {@link #isPlaceholder()} tells it apart.
+     */
+    public static Tensor placeholder(DType dtype, int... shape) {
+        int[] one = new int[shape.length];
+        Arrays.fill(one, 1);
+        return zeros(dtype, one).expand(shape);
+    }
+
+    /** Whether this tensor shows fewer stored values than its elements, as a {@link #placeholder} does. */
+    public boolean isPlaceholder() {
+        return storage.size() < numel;
+    }
+
     /** A zero tensor with this tensor's dtype and the given shape. */
     public Tensor newZeros(int... shape) {
         return zeros(dtype(), shape);

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.moe4j.nn.Init;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Rng;
 import org.moe4j.io.tokenizer.Tokenizer;
@@ -72,7 +73,10 @@ public final class GgufModel {
     public static Loaded load(GgufFile f, boolean keepQuantized) {
         GgufArchitecture arch = architecture(f);
         TransformerConfig config = config(f);
-        TransformerLm model = new TransformerLm(config, new Rng(0));
+        TransformerLm model;
+        try (var deferred = Init.deferred()) { // the file gives every weight: no random draws, no memory until then
+            model = new TransformerLm(config, new Rng(0));
+        }
         readWeights(f, model, arch, keepQuantized);
         GgufTokenizer.Result tok = GgufTokenizer.read(f);
         if (tok.tokenizer().isPresent() && tok.tokenizer().get().vocabSize() > config.vocab()) {
@@ -134,7 +138,7 @@ public final class GgufModel {
                 if (e.kind() == GgufTensorNames.Kind.ROPE_Q) t = RopeOrder.fromInterleaved(t, c.heads(), c.headDim());
                 if (e.kind() == GgufTensorNames.Kind.ROPE_K) t = RopeOrder.fromInterleaved(t, c.kvHeads(), c.headDim());
             }
-            p.copyFrom(t.reshape(p.shape()));
+            params.get(e.parameter()).materialize().copyFrom(t.reshape(p.shape()));
             used.add(e.file());
         }
         List<String> unused = new ArrayList<>();

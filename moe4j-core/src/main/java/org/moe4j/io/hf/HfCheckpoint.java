@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.moe4j.nn.Init;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
@@ -46,7 +47,10 @@ public final class HfCheckpoint {
     /** Loads the model (and the tokenizer, when tokenizer.json is present and readable) from {@code dir}. */
     public static HfModel load(Path dir) {
         HfConfig config = HfConfig.read(dir.resolve(CONFIG));
-        TransformerLm model = new TransformerLm(config.transformer(), new Rng(0));
+        TransformerLm model;
+        try (var deferred = Init.deferred()) { // the files give every weight: no random draws, no memory until then
+            model = new TransformerLm(config.transformer(), new Rng(0));
+        }
         readWeights(model, config.architecture(), dir);
         Path tok = dir.resolve(TOKENIZER);
         if (!Files.isRegularFile(tok)) return new HfModel(model, config.architecture(), Optional.empty(), "no " + TOKENIZER);
@@ -68,7 +72,7 @@ public final class HfCheckpoint {
             Set<String> used = new HashSet<>();
             Set<String> filled = new HashSet<>();
             for (HfTensorNames.Entry e : HfTensorNames.of(model, arch)) {
-                Tensor p = params.get(e.parameter()).value();
+                Tensor p = params.get(e.parameter()).materialize();
                 int[] shape = p.shape();
                 switch (e.kind()) {
                     case PLAIN -> copy(shards, dir, e.file(), shape, p, used);
