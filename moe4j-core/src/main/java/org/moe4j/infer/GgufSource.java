@@ -28,7 +28,8 @@ public final class GgufSource implements ModelSource {
         Optional<Tokenizer> tokenizer = g.tokenizer().map(t -> t);
         String note = tokenizer.isPresent() ? "" : " (no tokenizer: " + g.tokenizerNote() + ")";
         return new LoadedModel(g.model(), tokenizer, "GGUF " + g.architecture().ggufName() + " from " + path + ", "
-                + g.model().parameterCount() + " parameters" + quantizedNote(g) + note);
+                + g.model().parameterCount() + " parameters" + quantizedNote(g)
+                + (g.decodedNote().isEmpty() ? "" : " (" + g.decodedNote() + ")") + note);
     }
 
     private static String quantizedNote(GgufModel.Loaded g) {

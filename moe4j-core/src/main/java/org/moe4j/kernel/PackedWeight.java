@@ -49,6 +49,10 @@ public final class PackedWeight {
         if (groups < 1 || w.rows() % groups != 0) {
             throw new Moe4jException("packed weight: " + w + " cannot be cut into " + groups + " equal groups of rows");
         }
+        if (!supports(w.format())) {
+            throw new Moe4jException("packed weight: " + w.format() + " is not computed in place; decode it to float32"
+                    + " (Quantization.dequantizeRow) or use F32, F16, BF16, Q8_0 or Q4_0");
+        }
         this.format = w.format();
         this.rows = w.rows();
         this.cols = w.cols();
@@ -80,6 +84,17 @@ public final class PackedWeight {
             slabs[s] = new byte[(int) (inSlab * tileBytes)];
         }
         for (int row = 0; row < rows; row++) copyRow(w, row);
+    }
+
+    /**
+     * Whether {@code f} can be packed: the float formats and Q8_0/Q4_0. The other ggml formats (Q4_1, Q5_x,
+     * K-quants) are decoded to float32 when a model is loaded.
+     */
+    public static boolean supports(QuantFormat f) {
+        return switch (f) {
+            case F32, F16, BF16, Q8_0, Q4_0 -> true;
+            default -> false;
+        };
     }
 
     /** {@code w} as one matrix. */
