@@ -9,7 +9,7 @@ write) is run on the same blocks as a cross-check, and the bit-level agreement o
     PYTHONPATH=/path/to/llama.cpp/gguf-py python3 tools/golden/make_kquant_fixtures.py [LLAMA_SRC_DIR]
 
 LLAMA_SRC_DIR defaults to ../llama.cpp-oracle/src. Outputs moe4j-core/src/test/resources/gguf/kquants/<type>.bin:
-3 rows of 512 values as ggml's blocks, then ggml's 3 x 512 float32 (little-endian) decoding of them.
+3 rows of 256 values as ggml's blocks, then ggml's 3 x 256 float32 (little-endian) decoding of them.
 """
 import os
 import subprocess
@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 OUT = os.path.join(ROOT, "moe4j-core", "src", "test", "resources", "gguf", "kquants")
 TYPES = {"Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q2_K": 10, "Q3_K": 11, "Q4_K": 12, "Q5_K": 13, "Q6_K": 14}
-ROWS, N = 3, 512
+ROWS, N = 3, 256
 
 
 def main():

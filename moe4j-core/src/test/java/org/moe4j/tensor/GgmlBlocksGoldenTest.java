@@ -17,11 +17,11 @@ import org.moe4j.common.Moe4jException;
 
 /**
  * The formats moe4j reads but does not write decode bit for bit as ggml's own {@code to_float} does: fixtures
- * gguf/kquants/*.bin from tools/golden/make_kquant_fixtures.py hold 3 rows of 512 values as ggml's blocks (two rows
+ * gguf/kquants/*.bin from tools/golden/make_kquant_fixtures.py hold 3 rows of 256 values as ggml's blocks (two rows
  * quantized by ggml_quantize_chunk, one of random block bytes with finite f16 scales) and ggml's float32 decoding.
  */
 class GgmlBlocksGoldenTest {
-    private static final int ROWS = 3, N = 512;
+    private static final int ROWS = 3, N = 256;
 
     @ParameterizedTest
     @EnumSource(value = QuantFormat.class, names = {"Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
