@@ -114,6 +114,12 @@ class LlamaCppKQuantTest {
     void packedWeightRefusesTheReadOnlyFormats() {
         for (QuantFormat f : QuantFormat.values()) {
             assertEquals(f.canQuantize(), PackedWeight.supports(f), f.toString());
+            if (PackedWeight.supports(f)) continue;
+            var w = new org.moe4j.tensor.QuantizedTensor(f, 8, 256,
+                    java.lang.foreign.MemorySegment.ofArray(new byte[(int) f.bytesFor(8 * 256)]));
+            var e = org.junit.jupiter.api.Assertions.assertThrows(org.moe4j.common.Moe4jException.class,
+                    () -> PackedWeight.of(w));
+            assertTrue(e.getMessage().contains(f + " is not computed in place"), e.getMessage());
         }
     }
 
