@@ -1,5 +1,6 @@
 package org.moe4j.kernel;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -37,7 +38,7 @@ public final class PackedWeight {
     private final int groups;
     private final int groupRows; // rows / groups
     private final int tilesPerGroup; // ceil(groupRows / UNIT)
-    private final QuantizedTensor floatRows; // float formats only: the file rows [rows, cols]; else null
+    private final QuantizedTensor floatRows; // float formats only: a copy of the file rows [rows, cols]; else null
     // Block formats only (else null): tile t lies in slabs[t / tilesPerSlab] from byte (t % tilesPerSlab) * tileBytes;
     // in it, block b of tile row r starts at (b * UNIT + r) * levelBytes.
     private final byte[][] slabs;
@@ -60,7 +61,10 @@ public final class PackedWeight {
         this.groupRows = rows / groups;
         this.tilesPerGroup = (groupRows + UNIT - 1) / UNIT;
         if (!format.isBlockQuantized()) {
-            this.floatRows = w;
+            // a copy: w may be a view of a mapped file that closes once the model is loaded
+            MemorySegment own = Arena.ofAuto().allocate(w.data().byteSize(), 8);
+            MemorySegment.copy(w.data(), 0, own, 0, w.data().byteSize());
+            this.floatRows = new QuantizedTensor(format, rows, cols, own);
             this.slabs = null;
             this.tilesPerSlab = 0;
             this.tileBytes = 0;
