@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 import org.moe4j.common.Rng;
 import org.moe4j.common.ShapeException;
+import org.moe4j.tensor.Float16s;
 import org.moe4j.tensor.QuantFormat;
+import org.moe4j.tensor.Quantization;
 import org.moe4j.tensor.QuantizedTensor;
 import org.moe4j.tensor.Tensor;
 
@@ -20,7 +23,20 @@ class QuantizedMatmulTest {
     }
 
     private static QuantizedTensor fileWeight(Rng rng, QuantFormat f, int n, int k) {
-        return QuantizedTensor.quantize(Tensor.of(randn(rng, n * k), n, k), f);
+        if (f.canQuantize()) return QuantizedTensor.quantize(Tensor.of(randn(rng, n * k), n, k), f);
+        // K-quants moe4j only reads: random blocks whose f16 scales (d, dmin) are small and finite
+        int[] scales = switch (f) {
+            case Q4_K -> new int[] {0, 2};
+            case Q6_K -> new int[] {208};
+            default -> throw new IllegalArgumentException(f.toString());
+        };
+        byte[] b = new byte[Math.toIntExact(f.bytesFor((long) n * k))];
+        for (int i = 0; i < b.length; i++) b[i] = (byte) rng.nextInt(256);
+        MemorySegment seg = MemorySegment.ofArray(b);
+        for (int at = 0; at < b.length; at += f.blockBytes()) {
+            for (int o : scales) seg.set(Quantization.I16_LE, at + o, Float16s.toF16((float) (rng.normal() * 0.01)));
+        }
+        return new QuantizedTensor(f, n, k, seg);
     }
 
     private static PackedWeight weight(Rng rng, QuantFormat f, int n, int k) {
@@ -28,7 +44,7 @@ class QuantizedMatmulTest {
     }
 
     private static int cols(Rng rng, QuantFormat f) {
-        return f.isBlockQuantized() ? 32 * (1 + rng.nextInt(6)) : 1 + rng.nextInt(90);
+        return f.isBlockQuantized() ? f.blockSize() * (1 + rng.nextInt(f.blockSize() == 32 ? 6 : 2)) : 1 + rng.nextInt(90);
     }
 
     @Test
@@ -58,7 +74,7 @@ class QuantizedMatmulTest {
             if (!PackedWeight.supports(f)) continue; // decoded to float32 at load, never packed
             int m = 3;
             int n = 17;
-            int k = f.isBlockQuantized() ? 160 : 75;
+            int k = f.isBlockQuantized() ? (f.blockSize() == 32 ? 160 : 512) : 75;
             QuantizedTensor file = fileWeight(rng, f, n, k);
             float[] wd = file.dequantize().toFloatArray();
             float[] x = randn(rng, m * k);
@@ -84,10 +100,11 @@ class QuantizedMatmulTest {
         Rng rng = new Rng(13);
         int threads = Parallel.threads();
         try {
-            for (QuantFormat f : new QuantFormat[] {QuantFormat.Q8_0, QuantFormat.Q4_0, QuantFormat.F32}) {
+            for (QuantFormat f : new QuantFormat[] {QuantFormat.Q8_0, QuantFormat.Q4_0, QuantFormat.F32, QuantFormat.Q4_K,
+                    QuantFormat.Q6_K}) {
                 int m = 5;
                 int n = 67;
-                int k = 128;
+                int k = 256;
                 PackedWeight w = weight(rng, f, n, k);
                 float[] x = randn(rng, m * k);
                 Parallel.setThreads(3);
@@ -151,7 +168,7 @@ class QuantizedMatmulTest {
         for (QuantFormat f : QuantFormat.values()) {
             if (!PackedWeight.supports(f)) continue; // decoded to float32 at load, never packed
             for (int m : new int[] {1, 3, 9}) {
-                int n = 21, k = f.isBlockQuantized() ? 96 : 70;
+                int n = 21, k = f.isBlockQuantized() ? 3 * f.blockSize() : 70;
                 QuantizedTensor file = fileWeight(rng, f, n, k);
                 float[] x = randn(rng, m * k);
                 float[] q = new float[m * n];

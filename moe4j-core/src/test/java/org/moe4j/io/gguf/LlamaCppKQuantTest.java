@@ -65,24 +65,27 @@ class LlamaCppKQuantTest {
             assertTrue(types.containsKey(t), "the fixture holds " + t + ": " + types);
         }
 
-        LoadedModel loaded = ModelLoader.load(file);
-        assertTrue(loaded.model().namedQuantized().isEmpty(), "nothing held quantized: " + loaded.model().namedQuantized());
-        assertTrue(loaded.description().contains("decoded to float32 at load: 1 Q4_1, 1 Q5_0, 1 Q5_1, 1 Q2_K, 1 Q3_K,"
-                + " 2 Q4_K, 1 Q5_K, 1 Q6_K tensors"), loaded.description());
-        float[] got = GgufModelTest.logits(loaded.model(), LlamaCppGoldenTest.PROMPT).toFloatArray();
-
-        // Our own float32 run of the same file: the decoded weights written as an F32 GGUF and read back.
-        Path f32 = tmp.resolve("decoded-f32.gguf");
+        // Our own float32 run of the file (every tensor decoded), against the decoded weights written as an F32 GGUF
+        // and read back, and converted to Hugging Face safetensors (as moe4j convert --to DIR does): the same bits.
         GgufModel.Loaded decoded = GgufModel.load(file);
-        GgufModel.save(decoded.model(), GgufArchitecture.LLAMA, null, QuantFormat.F32, f32, GgufModel.Progress.NONE);
-        float[] viaF32 = GgufModelTest.logits(GgufModel.load(f32).model(), LlamaCppGoldenTest.PROMPT).toFloatArray();
-        assertArrayEquals(viaF32, got, "inference load vs the decoded F32 file");
-
-        // GGUF -> Hugging Face safetensors (moe4j convert --to DIR) keeps the decoded weights exactly.
+        float[] f32 = GgufModelTest.logits(decoded.model(), LlamaCppGoldenTest.PROMPT).toFloatArray();
+        Path f32File = tmp.resolve("decoded-f32.gguf");
+        GgufModel.save(decoded.model(), GgufArchitecture.LLAMA, null, QuantFormat.F32, f32File, GgufModel.Progress.NONE);
+        float[] viaF32 = GgufModelTest.logits(GgufModel.load(f32File).model(), LlamaCppGoldenTest.PROMPT).toFloatArray();
+        assertArrayEquals(f32, viaF32, "float32 load vs the decoded F32 file");
         Path hf = tmp.resolve("hf");
         HfCheckpoint.save(decoded.model(), GgufArchitecture.LLAMA.hf(), hf, SafetensorsDType.F32, null, Long.MAX_VALUE);
         float[] viaHf = GgufModelTest.logits(HfCheckpoint.load(hf).model(), LlamaCppGoldenTest.PROMPT).toFloatArray();
-        assertArrayEquals(got, viaHf, "inference load vs the converted safetensors");
+        assertArrayEquals(f32, viaHf, "float32 load vs the converted safetensors");
+
+        // For inference Q4_K and Q6_K matrices stay packed; the other types are decoded at load.
+        LoadedModel held = ModelLoader.load(file);
+        assertEquals(Map.of("layers.0.attention.q.weight", QuantFormat.Q4_K, "layers.0.attention.v.weight", QuantFormat.Q6_K,
+                "layers.0.mlp.experts.up", QuantFormat.Q4_K), formats(held.model()));
+        assertTrue(held.description().contains("decoded to float32 at load: 1 Q4_1, 1 Q5_0, 1 Q5_1, 1 Q2_K, 1 Q3_K,"
+                + " 1 Q5_K tensors"), held.description());
+        float[] got = GgufModelTest.logits(held.model(), LlamaCppGoldenTest.PROMPT).toFloatArray();
+        closeToFloat32("mixed", f32, got);
 
         // llama.cpp on the same file rounds activations to Q8_K / Q8_0 / Q8_1 for its quantized dot products.
         agreesWithLlamaCpp("mixed", dir, got);
@@ -93,27 +96,37 @@ class LlamaCppKQuantTest {
         Path dir = fixture("q4_k_m");
         Path file = dir.resolve("model.gguf");
         LoadedModel held = ModelLoader.load(file);
-        // llama-quantize fell back to Q8_0 for ffn_down (rows of 32): that one stays packed, the K-quants decode
-        var quantized = held.model().namedQuantized();
-        assertEquals(1, quantized.size(), quantized.toString());
-        quantized.values().forEach(w -> assertEquals(QuantFormat.Q8_0, w.format()));
-        assertTrue(held.description().contains("decoded to float32 at load: 1 Q5_0, 5 Q4_K, 2 Q6_K tensors"),
-                held.description());
+        // llama-quantize fell back to Q5_0 for attn_output and Q8_0 for ffn_down (rows of 32 values)
+        assertEquals(Map.of("layers.0.attention.q.weight", QuantFormat.Q4_K, "layers.0.attention.k.weight", QuantFormat.Q4_K,
+                "layers.0.attention.v.weight", QuantFormat.Q6_K, "layers.0.mlp.experts.gate", QuantFormat.Q4_K,
+                "layers.0.mlp.experts.up", QuantFormat.Q4_K, "layers.0.mlp.experts.down", QuantFormat.Q8_0,
+                "head.weight", QuantFormat.Q6_K), formats(held.model()));
+        assertTrue(held.description().contains("decoded to float32 at load: 1 Q5_0 tensors"), held.description());
         float[] got = GgufModelTest.logits(held.model(), LlamaCppGoldenTest.PROMPT).toFloatArray();
-        float[] want = GgufModelTest.logits(GgufModel.load(file).model(), LlamaCppGoldenTest.PROMPT).toFloatArray();
-        double scale = 0, err = 0;
-        for (float v : want) scale = Math.max(scale, Math.abs(v));
-        for (int i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
-        // the packed Q8_0 product sums in another order than the float32 GEMM (as in QuantizedInferenceTest)
-        assertTrue(err <= 1e-4 * scale, "held vs all-float32 load: " + err / scale);
-
+        closeToFloat32("q4_k_m", GgufModelTest.logits(GgufModel.load(file).model(), LlamaCppGoldenTest.PROMPT)
+                .toFloatArray(), got);
         agreesWithLlamaCpp("q4_k_m", dir, got);
+    }
+
+    private static Map<String, QuantFormat> formats(TransformerLm model) {
+        Map<String, QuantFormat> out = new TreeMap<>();
+        model.namedQuantized().forEach((name, w) -> out.put(name, w.format()));
+        return out;
+    }
+
+    /** Packed weights sum in DotGemm's order, the float32 load in the GEMM's (as in QuantizedInferenceTest). */
+    private static void closeToFloat32(String name, float[] f32, float[] got) {
+        double scale = 0, err = 0;
+        for (float v : f32) scale = Math.max(scale, Math.abs(v));
+        for (int i = 0; i < f32.length; i++) err = Math.max(err, Math.abs(got[i] - f32[i]));
+        assertTrue(err <= 1e-4 * scale, name + ": held vs all-float32 load: " + err / scale);
     }
 
     @Test
     void packedWeightRefusesTheReadOnlyFormats() {
         for (QuantFormat f : QuantFormat.values()) {
-            assertEquals(f.canQuantize(), PackedWeight.supports(f), f.toString());
+            assertEquals(f.canQuantize() || f == QuantFormat.Q4_K || f == QuantFormat.Q6_K, PackedWeight.supports(f),
+                    f.toString());
             if (PackedWeight.supports(f)) continue;
             var w = new org.moe4j.tensor.QuantizedTensor(f, 8, 256,
                     java.lang.foreign.MemorySegment.ofArray(new byte[(int) f.bytesFor(8 * 256)]));
