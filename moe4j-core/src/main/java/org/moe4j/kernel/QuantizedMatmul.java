@@ -216,12 +216,12 @@ public final class QuantizedMatmul {
         QuantizedTensor rows = w.fileRows();
         if (scratch == null && (m > 1 || rows != null)) scratch = new Scratch(k);
         if (rows != null) {
-            // Float formats and K-quants: decode each unit's rows (Quantization.dequantizeRow, bit-exact with the file's
-            // values) and run DotGemm's tiles on them, which is DotGemm's definition.
+            // Float formats and K-quants: decode each unit's rows (Quantization.dequantizeRow's values, in vectors for
+            // Q4_K/Q6_K) and run DotGemm's tiles on them, which is DotGemm's definition.
             int n = w.groupRows(), base = g * n;
             for (int u = u0; u < u1; u++) {
                 int j = u * FLOAT_UNIT, r = Math.min(FLOAT_UNIT, n - j);
-                for (int t = 0; t < r; t++) rows.dequantizeRow(base + j + t, scratch.panel, t * k);
+                for (int t = 0; t < r; t++) KQuantRows.decode(rows, base + j + t, scratch.panel, t * k);
                 DotGemm.columns(m, k, x, offX, k, scratch.panel, 0, k, null, 0, y, offY + j, ldy, 0, r);
             }
             return scratch;

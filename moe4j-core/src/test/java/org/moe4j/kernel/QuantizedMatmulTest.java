@@ -68,6 +68,22 @@ class QuantizedMatmulTest {
     }
 
     @Test
+    void kQuantVectorDecodeIsTheReferenceDecodeBitForBit() {
+        Rng rng = new Rng(19);
+        for (QuantFormat f : new QuantFormat[] {QuantFormat.Q4_K, QuantFormat.Q6_K}) {
+            QuantizedTensor file = fileWeight(rng, f, 7, 512); // random bytes: every level and 6-bit scale pattern
+            float[] fast = new float[512], ref = new float[512];
+            for (int r = 0; r < 7; r++) {
+                KQuantRows.decode(file, r, fast, 0);
+                Quantization.dequantizeRow(f, file.data(), r * file.rowBytes(), ref, 0, 512);
+                for (int i = 0; i < 512; i++) {
+                    assertEquals(Float.floatToRawIntBits(ref[i]), Float.floatToRawIntBits(fast[i]), f + " row " + r + " value " + i);
+                }
+            }
+        }
+    }
+
+    @Test
     void agreesWithDequantizeThenMatmul() {
         Rng rng = new Rng(12);
         for (QuantFormat f : QuantFormat.values()) {
