@@ -88,7 +88,7 @@ class LlamaCppKQuantTest {
         closeToFloat32("mixed", f32, got);
 
         // llama.cpp on the same file rounds activations to Q8_K / Q8_0 / Q8_1 for its quantized dot products.
-        agreesWithLlamaCpp("mixed", dir, got);
+        agreesWithLlamaCpp("mixed", dir, got, held.model());
     }
 
     @Test
@@ -105,7 +105,7 @@ class LlamaCppKQuantTest {
         float[] got = GgufModelTest.logits(held.model(), LlamaCppGoldenTest.PROMPT).toFloatArray();
         closeToFloat32("q4_k_m", GgufModelTest.logits(GgufModel.load(file).model(), LlamaCppGoldenTest.PROMPT)
                 .toFloatArray(), got);
-        agreesWithLlamaCpp("q4_k_m", dir, got);
+        agreesWithLlamaCpp("q4_k_m", dir, got, held.model());
     }
 
     private static Map<String, QuantFormat> formats(TransformerLm model) {
@@ -141,13 +141,18 @@ class LlamaCppKQuantTest {
      * its logits differ from ours by about 1e-2 of the largest (measured 1.5e-2 mixed, 1.8e-2 Q4_K_M); the float32
      * model before quantization differs by 0.17-0.37, so a decoding mistake would show.
      */
-    private static void agreesWithLlamaCpp(String name, Path dir, float[] got) throws IOException {
+    private static void agreesWithLlamaCpp(String name, Path dir, float[] got, TransformerLm model) throws IOException {
         double relative = relativeToLlamaCpp(dir, got);
         float[] unquantized = GgufModelTest.logits(GgufModelTest.randomModel(config(), 42), LlamaCppGoldenTest.PROMPT)
                 .toFloatArray();
         double before = relativeToLlamaCpp(dir, unquantized);
-        System.out.printf("%s: max |diff| / max |logit| vs llama.cpp = %.2e (the model before quantization: %.2e)%n",
-                name, relative, before);
+        // greedy tokens are reported, not asserted: a near tie may fall either way under activation rounding
+        int[] greedy = Arrays.stream(Files.readString(dir.resolve("greedy.txt")).strip().split(","))
+                .mapToInt(Integer::parseInt).toArray();
+        int[] ours = GgufGreedy.greedy(model, LlamaCppGoldenTest.PROMPT, greedy.length);
+        System.out.printf("%s: max |diff| / max |logit| vs llama.cpp = %.2e (the model before quantization: %.2e),"
+                + " greedy %s%n", name, relative, before, Arrays.equals(greedy, ours) ? "identical"
+                : Arrays.toString(greedy) + " vs " + Arrays.toString(ours));
         assertTrue(relative < 3e-2, name + ": relative difference to llama.cpp " + relative);
         assertTrue(before > 5 * relative, name + ": quantization changes the logits by " + before + ", too little to"
                 + " tell a decoding mistake from llama.cpp's activation rounding (" + relative + ")");
@@ -159,9 +164,6 @@ class LlamaCppKQuantTest {
         double scale = 0, err = 0;
         for (float v : want) scale = Math.max(scale, Math.abs(v));
         for (int i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
-        int[] greedy = Arrays.stream(Files.readString(dir.resolve("greedy.txt")).strip().split(","))
-                .mapToInt(Integer::parseInt).toArray();
-        assertEquals(8, greedy.length, "llama.cpp greedy tokens");
         return err / scale;
     }
 }
