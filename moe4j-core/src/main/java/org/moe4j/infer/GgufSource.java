@@ -35,7 +35,12 @@ public final class GgufSource implements ModelSource {
     private static String quantizedNote(GgufModel.Loaded g) {
         var q = g.model().namedQuantized();
         if (q.isEmpty()) return "";
-        return " (" + q.size() + " matrices held " + q.values().iterator().next().format() + ", "
+        // a K-quant file mixes formats (Q4_K_M: Q4_K, Q6_K and fallbacks): count each
+        java.util.Map<org.moe4j.tensor.QuantFormat, Integer> counts = new java.util.TreeMap<>();
+        q.values().forEach(w -> counts.merge(w.format(), 1, Integer::sum));
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        counts.forEach((format, n) -> parts.add(n + " " + format));
+        return " (" + q.size() + " matrices held " + String.join(", ", parts) + ", "
                 + g.model().weightBytes() / (1 << 20) + " MiB of weights)";
     }
 }

@@ -101,7 +101,8 @@ class LlamaCppKQuantTest {
                 "layers.0.attention.v.weight", QuantFormat.Q6_K, "layers.0.mlp.experts.gate", QuantFormat.Q4_K,
                 "layers.0.mlp.experts.up", QuantFormat.Q4_K, "layers.0.mlp.experts.down", QuantFormat.Q8_0,
                 "head.weight", QuantFormat.Q6_K), formats(held.model()));
-        assertTrue(held.description().contains("decoded to float32 at load: 1 Q5_0 tensors"), held.description());
+        assertTrue(held.description().contains("(7 matrices held 1 Q8_0, 4 Q4_K, 2 Q6_K, ")
+                && held.description().contains("decoded to float32 at load: 1 Q5_0 tensors"), held.description());
         float[] got = GgufModelTest.logits(held.model(), LlamaCppGoldenTest.PROMPT).toFloatArray();
         closeToFloat32("q4_k_m", GgufModelTest.logits(GgufModel.load(file).model(), LlamaCppGoldenTest.PROMPT)
                 .toFloatArray(), got);
