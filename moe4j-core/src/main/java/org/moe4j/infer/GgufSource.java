@@ -28,13 +28,19 @@ public final class GgufSource implements ModelSource {
         Optional<Tokenizer> tokenizer = g.tokenizer().map(t -> t);
         String note = tokenizer.isPresent() ? "" : " (no tokenizer: " + g.tokenizerNote() + ")";
         return new LoadedModel(g.model(), tokenizer, "GGUF " + g.architecture().ggufName() + " from " + path + ", "
-                + g.model().parameterCount() + " parameters" + quantizedNote(g) + note);
+                + g.model().parameterCount() + " parameters" + quantizedNote(g)
+                + (g.decodedNote().isEmpty() ? "" : " (" + g.decodedNote() + ")") + note);
     }
 
     private static String quantizedNote(GgufModel.Loaded g) {
         var q = g.model().namedQuantized();
         if (q.isEmpty()) return "";
-        return " (" + q.size() + " matrices held " + q.values().iterator().next().format() + ", "
+        // a K-quant file mixes formats (Q4_K_M: Q4_K, Q6_K and fallbacks): count each
+        java.util.Map<org.moe4j.tensor.QuantFormat, Integer> counts = new java.util.TreeMap<>();
+        q.values().forEach(w -> counts.merge(w.format(), 1, Integer::sum));
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        counts.forEach((format, n) -> parts.add(n + " " + format));
+        return " (" + q.size() + " matrices held " + String.join(", ", parts) + ", "
                 + g.model().weightBytes() / (1 << 20) + " MiB of weights)";
     }
 }

@@ -1,5 +1,6 @@
 package org.moe4j.kernel;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -19,8 +20,9 @@ import org.moe4j.tensor.QuantizedTensor;
  * decode step's products (2,816 x 1,024 Q8_0: from 8.5 to 17-25 G weights/s on one core).
  *
  * <p>The rows may form {@code groups} equal matrices stacked (one per expert); each group is tiled on its own and
- * its last tile padded with zero rows, so a tile never mixes experts. Float formats (F32, F16, BF16) keep the file
- * rows as they are.
+ * its last tile padded with zero rows, so a tile never mixes experts. Float formats (F32, F16, BF16) and the
+ * K-quants Q4_K and Q6_K (the bulk of a Q4_K_M file) keep a copy of the file rows as they are, which the kernel
+ * decodes a panel of rows at a time ({@link #fileRows()}).
  */
 public final class PackedWeight {
     /** Rows per tile. */
@@ -37,7 +39,7 @@ public final class PackedWeight {
     private final int groups;
     private final int groupRows; // rows / groups
     private final int tilesPerGroup; // ceil(groupRows / UNIT)
-    private final QuantizedTensor floatRows; // float formats only: the file rows [rows, cols]; else null
+    private final QuantizedTensor fileRows; // row-decoded formats only: a copy of the file rows [rows, cols]; else null
     // Block formats only (else null): tile t lies in slabs[t / tilesPerSlab] from byte (t % tilesPerSlab) * tileBytes;
     // in it, block b of tile row r starts at (b * UNIT + r) * levelBytes.
     private final byte[][] slabs;
@@ -49,21 +51,28 @@ public final class PackedWeight {
         if (groups < 1 || w.rows() % groups != 0) {
             throw new Moe4jException("packed weight: " + w + " cannot be cut into " + groups + " equal groups of rows");
         }
+        if (!supports(w.format())) {
+            throw new Moe4jException("packed weight: " + w.format() + " is not computed in place; decode it to float32"
+                    + " (Quantization.dequantizeRow) or use F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K");
+        }
         this.format = w.format();
         this.rows = w.rows();
         this.cols = w.cols();
         this.groups = groups;
         this.groupRows = rows / groups;
         this.tilesPerGroup = (groupRows + UNIT - 1) / UNIT;
-        if (!format.isBlockQuantized()) {
-            this.floatRows = w;
+        if (rowDecoded(format)) {
+            // a copy: w may be a view of a mapped file that closes once the model is loaded
+            MemorySegment own = Arena.ofAuto().allocate(w.data().byteSize(), 8);
+            MemorySegment.copy(w.data(), 0, own, 0, w.data().byteSize());
+            this.fileRows = new QuantizedTensor(format, rows, cols, own);
             this.slabs = null;
             this.tilesPerSlab = 0;
             this.tileBytes = 0;
             this.scales = null;
             return;
         }
-        this.floatRows = null;
+        this.fileRows = null;
         int blocks = cols / QK;
         long bytes = (long) UNIT * blocks * levelBytes(format);
         if (bytes > MAX_SLAB_BYTES) {
@@ -80,6 +89,22 @@ public final class PackedWeight {
             slabs[s] = new byte[(int) (inSlab * tileBytes)];
         }
         for (int row = 0; row < rows; row++) copyRow(w, row);
+    }
+
+    /**
+     * Whether {@code f} can be packed: the float formats, Q8_0, Q4_0, Q4_K and Q6_K. The other ggml formats (Q4_1,
+     * Q5_0, Q5_1, Q2_K, Q3_K, Q5_K) are decoded to float32 when a model is loaded.
+     */
+    public static boolean supports(QuantFormat f) {
+        return switch (f) {
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K -> true;
+            default -> false;
+        };
+    }
+
+    /** Formats kept as the file's rows and decoded a panel at a time, rather than regrouped into 8-row tiles. */
+    static boolean rowDecoded(QuantFormat f) {
+        return !f.isBlockQuantized() || f == QuantFormat.Q4_K || f == QuantFormat.Q6_K;
     }
 
     /** {@code w} as one matrix. */
@@ -141,16 +166,16 @@ public final class PackedWeight {
 
     /** Bytes of memory the weight holds. */
     public long bytes() {
-        if (floatRows != null) return floatRows.data().byteSize();
+        if (fileRows != null) return fileRows.data().byteSize();
         long b = 4L * scales.length;
         for (byte[] s : slabs) b += s.length;
         return b;
     }
 
-    /** Row {@code row} decoded into {@code out} from {@code off}, the same values as the file's {@code q * d}. */
+    /** Row {@code row} decoded into {@code out} from {@code off}: the same values as {@link QuantizedTensor#dequantizeRow}. */
     public void dequantizeRow(int row, float[] out, int off) {
-        if (floatRows != null) {
-            floatRows.dequantizeRow(row, out, off);
+        if (fileRows != null) {
+            fileRows.dequantizeRow(row, out, off);
             return;
         }
         for (int e = 0; e < cols; e++) out[off + e] = level(row, e) * scale(row, e / QK);
@@ -164,9 +189,9 @@ public final class PackedWeight {
 
     // ---- what the kernels read ----
 
-    /** The file rows, for float formats; null for block formats. */
-    QuantizedTensor floatRows() {
-        return floatRows;
+    /** The file rows, for the {@link #rowDecoded} formats; null for the tiled ones (Q8_0, Q4_0). */
+    QuantizedTensor fileRows() {
+        return fileRows;
     }
 
     /** Tiles in each group. */

@@ -24,9 +24,11 @@ import org.moe4j.tensor.Tensor;
  * <p>Every output element is {@link DotGemm}'s definition on the decoded weights: one fixed sequence whatever m, the
  * tiling or the thread count, so a token's result is the same alone or in any batch, and equals decoding the matrix
  * and running {@link DotGemm} bit for bit. A block format's weight {@code q · d} (an int8 or 4-bit level times the
- * block's f16 scale) is exact in float32, so decoding loses nothing. {@link #matmulReference} is that definition.
+ * block's f16 scale) is exact in float32, so decoding loses nothing; Q4_K and Q6_K rows decode through {@link
+ * org.moe4j.tensor.Quantization#dequantizeRow} (ggml's values bit for bit). {@link #matmulReference} is that
+ * definition.
  *
- * <p>The fast path reads block formats a tile at a time ({@link PackedWeight}): one x row meets the tile's 8 weight
+ * <p>The fast path reads Q8_0/Q4_0 a tile at a time ({@link PackedWeight}): one x row meets the tile's 8 weight
  * rows, whose values lie in one contiguous run, decoding each chunk of 16 levels in registers, and the 8 lane trees
  * run side by side as a butterfly (one masked store of 8 outputs). Threads split whole tiles. For several x rows
  * (prefill) a tile is decoded once into a float panel that {@link DotGemm}'s register tiles then read. The 8-row
@@ -186,13 +188,13 @@ public final class QuantizedMatmul {
         return (int) Math.max(0, Math.min(units, u));
     }
 
-    /** Units per group that threads split: tiles for block formats, 16-row panels for float formats. */
+    /** Units per group that threads split: tiles for Q8_0/Q4_0, 16-row panels for the formats kept as file rows. */
     private static int units(PackedWeight w) {
-        return w.format().isBlockQuantized() ? w.tilesPerGroup() : (w.groupRows() + FLOAT_UNIT - 1) / FLOAT_UNIT;
+        return w.fileRows() == null ? w.tilesPerGroup() : (w.groupRows() + FLOAT_UNIT - 1) / FLOAT_UNIT;
     }
 
     private static boolean fast(PackedWeight w) {
-        return Backend.vector() && (!w.format().isBlockQuantized() || B != null);
+        return Backend.vector() && (w.fileRows() != null || B != null);
     }
 
     /** A thread's decode buffer, made when first needed. */
@@ -211,14 +213,15 @@ public final class QuantizedMatmul {
     private static Scratch columns(int m, int k, float[] x, int offX, PackedWeight w, int g, int u0, int u1, float[] y,
             int offY, int ldy, Scratch scratch) {
         QuantFormat f = w.format();
-        if (scratch == null && (m > 1 || !f.isBlockQuantized())) scratch = new Scratch(k);
-        if (!f.isBlockQuantized()) {
-            // Float formats: decode each unit's rows and run DotGemm's tiles on them, which is DotGemm's definition.
-            QuantizedTensor rows = w.floatRows();
+        QuantizedTensor rows = w.fileRows();
+        if (scratch == null && (m > 1 || rows != null)) scratch = new Scratch(k);
+        if (rows != null) {
+            // Float formats and K-quants: decode each unit's rows (Quantization.dequantizeRow's values, in vectors for
+            // Q4_K/Q6_K) and run DotGemm's tiles on them, which is DotGemm's definition.
             int n = w.groupRows(), base = g * n;
             for (int u = u0; u < u1; u++) {
                 int j = u * FLOAT_UNIT, r = Math.min(FLOAT_UNIT, n - j);
-                for (int t = 0; t < r; t++) rows.dequantizeRow(base + j + t, scratch.panel, t * k);
+                for (int t = 0; t < r; t++) KQuantRows.decode(rows, base + j + t, scratch.panel, t * k);
                 DotGemm.columns(m, k, x, offX, k, scratch.panel, 0, k, null, 0, y, offY + j, ldy, 0, r);
             }
             return scratch;
@@ -226,21 +229,21 @@ public final class QuantizedMatmul {
         boolean q8 = f == QuantFormat.Q8_0;
         float[] sc = w.scales();
         for (int u = u0; u < u1; u++) {
-            int tile = g * w.tilesPerGroup() + u, j = w.tileFirstRow(tile), rows = w.tileRows(tile);
+            int tile = g * w.tilesPerGroup() + u, j = w.tileFirstRow(tile), tileRows = w.tileRows(tile);
             byte[] q = w.slab(tile);
             int at = w.tileOffset(tile), si = w.scaleOffset(tile);
             if (!TILES) {
                 for (int i = 0; i < m; i++) {
-                    for (int r = 0; r < rows; r++) {
+                    for (int r = 0; r < tileRows; r++) {
                         y[offY + i * ldy + j + r] = dot1(q8, k, x, offX + i * k, q, at, sc, si, r);
                     }
                 }
             } else if (m == 1) {
-                if (q8) q8x8(k, x, offX, q, at, sc, si, y, offY + j, STORE[rows]);
-                else q4x8(k, x, offX, q, at, sc, si, y, offY + j, STORE[rows]);
+                if (q8) q8x8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
+                else q4x8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
             } else {
                 decodeTile(q8, k, q, at, sc, si, scratch.panel);
-                DotGemm.columns(m, k, x, offX, k, scratch.panel, 0, k, null, 0, y, offY + j, ldy, 0, rows);
+                DotGemm.columns(m, k, x, offX, k, scratch.panel, 0, k, null, 0, y, offY + j, ldy, 0, tileRows);
             }
         }
         return scratch;

@@ -3,11 +3,14 @@ package org.moe4j.tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import org.moe4j.common.Moe4jException;
 
 /**
  * Reference conversions between float32 rows and the {@link QuantFormat}s, bit-exact with ggml's reference
  * quantizers ({@code quantize_row_q8_0_ref}, {@code quantize_row_q4_0_ref}) and its f16/bf16 rounding, so that a
- * file we write matches one llama.cpp's tools would write from the same floats. All data is little-endian.
+ * file we write matches one llama.cpp's tools would write from the same floats. The formats moe4j only reads
+ * (Q4_1, Q5_x, K-quants) are decoded bit-exactly as ggml's {@code dequantize_row_*} ({@link GgmlBlocks}). All data is
+ * little-endian.
  */
 public final class Quantization {
     public static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -16,9 +19,16 @@ public final class Quantization {
 
     private Quantization() {}
 
-    /** Encodes {@code n} values of {@code src} from {@code srcOff} into {@code dst} at byte {@code dstOff}. */
+    /**
+     * Encodes {@code n} values of {@code src} from {@code srcOff} into {@code dst} at byte {@code dstOff}; only the
+     * formats that {@link QuantFormat#canQuantize()}.
+     */
     public static void quantizeRow(QuantFormat format, float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
         checkWhole(format, n);
+        if (!format.canQuantize()) {
+            throw new Moe4jException("quantize: moe4j reads " + format + " but does not write it; write F32, F16, BF16,"
+                    + " Q8_0 or Q4_0");
+        }
         switch (format) {
             case F32 -> MemorySegment.copy(src, srcOff, dst, F32_LE, dstOff, n);
             case F16 -> {
@@ -33,6 +43,7 @@ public final class Quantization {
             case Q4_0 -> {
                 for (int b = 0; b < n / QK; b++) quantizeQ4Block(src, srcOff + b * QK, dst, dstOff + 18L * b);
             }
+            default -> throw new AssertionError(format);
         }
     }
 
@@ -66,6 +77,7 @@ public final class Quantization {
                     }
                 }
             }
+            default -> GgmlBlocks.decode(format, src, srcOff, dst, dstOff, n);
         }
     }
 

@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 import org.moe4j.common.Rng;
 import org.moe4j.common.ShapeException;
+import org.moe4j.tensor.Float16s;
 import org.moe4j.tensor.QuantFormat;
+import org.moe4j.tensor.Quantization;
 import org.moe4j.tensor.QuantizedTensor;
 import org.moe4j.tensor.Tensor;
 
@@ -20,7 +23,20 @@ class QuantizedMatmulTest {
     }
 
     private static QuantizedTensor fileWeight(Rng rng, QuantFormat f, int n, int k) {
-        return QuantizedTensor.quantize(Tensor.of(randn(rng, n * k), n, k), f);
+        if (f.canQuantize()) return QuantizedTensor.quantize(Tensor.of(randn(rng, n * k), n, k), f);
+        // K-quants moe4j only reads: random blocks whose f16 scales (d, dmin) are small and finite
+        int[] scales = switch (f) {
+            case Q4_K -> new int[] {0, 2};
+            case Q6_K -> new int[] {208};
+            default -> throw new IllegalArgumentException(f.toString());
+        };
+        byte[] b = new byte[Math.toIntExact(f.bytesFor((long) n * k))];
+        for (int i = 0; i < b.length; i++) b[i] = (byte) rng.nextInt(256);
+        MemorySegment seg = MemorySegment.ofArray(b);
+        for (int at = 0; at < b.length; at += f.blockBytes()) {
+            for (int o : scales) seg.set(Quantization.I16_LE, at + o, Float16s.toF16((float) (rng.normal() * 0.01)));
+        }
+        return new QuantizedTensor(f, n, k, seg);
     }
 
     private static PackedWeight weight(Rng rng, QuantFormat f, int n, int k) {
@@ -28,13 +44,14 @@ class QuantizedMatmulTest {
     }
 
     private static int cols(Rng rng, QuantFormat f) {
-        return f.isBlockQuantized() ? 32 * (1 + rng.nextInt(6)) : 1 + rng.nextInt(90);
+        return f.isBlockQuantized() ? f.blockSize() * (1 + rng.nextInt(f.blockSize() == 32 ? 6 : 2)) : 1 + rng.nextInt(90);
     }
 
     @Test
     void fastPathEqualsTheReferenceBitForBit() {
         Rng rng = new Rng(11);
         for (QuantFormat f : QuantFormat.values()) {
+            if (!PackedWeight.supports(f)) continue; // decoded to float32 at load, never packed
             for (int trial = 0; trial < 6; trial++) {
                 int m = 1 + rng.nextInt(5);
                 int n = 1 + rng.nextInt(40);
@@ -51,12 +68,29 @@ class QuantizedMatmulTest {
     }
 
     @Test
+    void kQuantVectorDecodeIsTheReferenceDecodeBitForBit() {
+        Rng rng = new Rng(19);
+        for (QuantFormat f : new QuantFormat[] {QuantFormat.Q4_K, QuantFormat.Q6_K}) {
+            QuantizedTensor file = fileWeight(rng, f, 7, 512); // random bytes: every level and 6-bit scale pattern
+            float[] fast = new float[512], ref = new float[512];
+            for (int r = 0; r < 7; r++) {
+                KQuantRows.decode(file, r, fast, 0);
+                Quantization.dequantizeRow(f, file.data(), r * file.rowBytes(), ref, 0, 512);
+                for (int i = 0; i < 512; i++) {
+                    assertEquals(Float.floatToRawIntBits(ref[i]), Float.floatToRawIntBits(fast[i]), f + " row " + r + " value " + i);
+                }
+            }
+        }
+    }
+
+    @Test
     void agreesWithDequantizeThenMatmul() {
         Rng rng = new Rng(12);
         for (QuantFormat f : QuantFormat.values()) {
+            if (!PackedWeight.supports(f)) continue; // decoded to float32 at load, never packed
             int m = 3;
             int n = 17;
-            int k = f.isBlockQuantized() ? 160 : 75;
+            int k = f.isBlockQuantized() ? (f.blockSize() == 32 ? 160 : 512) : 75;
             QuantizedTensor file = fileWeight(rng, f, n, k);
             float[] wd = file.dequantize().toFloatArray();
             float[] x = randn(rng, m * k);
@@ -82,10 +116,11 @@ class QuantizedMatmulTest {
         Rng rng = new Rng(13);
         int threads = Parallel.threads();
         try {
-            for (QuantFormat f : new QuantFormat[] {QuantFormat.Q8_0, QuantFormat.Q4_0, QuantFormat.F32}) {
+            for (QuantFormat f : new QuantFormat[] {QuantFormat.Q8_0, QuantFormat.Q4_0, QuantFormat.F32, QuantFormat.Q4_K,
+                    QuantFormat.Q6_K}) {
                 int m = 5;
                 int n = 67;
-                int k = 128;
+                int k = 256;
                 PackedWeight w = weight(rng, f, n, k);
                 float[] x = randn(rng, m * k);
                 Parallel.setThreads(3);
@@ -147,8 +182,9 @@ class QuantizedMatmulTest {
     void everyFormatIsDotGemmOnTheFilesDecodedWeights() {
         Rng rng = new Rng(16);
         for (QuantFormat f : QuantFormat.values()) {
+            if (!PackedWeight.supports(f)) continue; // decoded to float32 at load, never packed
             for (int m : new int[] {1, 3, 9}) {
-                int n = 21, k = f.isBlockQuantized() ? 96 : 70;
+                int n = 21, k = f.isBlockQuantized() ? 3 * f.blockSize() : 70;
                 QuantizedTensor file = fileWeight(rng, f, n, k);
                 float[] x = randn(rng, m * k);
                 float[] q = new float[m * n];
@@ -195,6 +231,7 @@ class QuantizedMatmulTest {
     void packingKeepsEveryValueOfEveryRow() {
         Rng rng = new Rng(18);
         for (QuantFormat f : QuantFormat.values()) {
+            if (!PackedWeight.supports(f)) continue; // decoded to float32 at load, never packed
             for (int groups : new int[] {1, 3}) {
                 int n = groups * (1 + rng.nextInt(20)), k = cols(rng, f);
                 QuantizedTensor file = fileWeight(rng, f, n, k);

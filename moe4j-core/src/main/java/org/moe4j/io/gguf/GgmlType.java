@@ -5,7 +5,7 @@ import org.moe4j.tensor.QuantFormat;
 /**
  * The tensor types a GGUF file may name, by ggml's numbering, with their block layout (values per block, bytes per
  * block). All are recognised so that any file's layout can be checked; {@link #format()} says which ones moe4j
- * computes with.
+ * reads.
  */
 public enum GgmlType {
     F32(0, 1, 4),
@@ -70,7 +70,7 @@ public enum GgmlType {
         return blockBytes;
     }
 
-    /** The in-memory format moe4j computes with, or null when moe4j only checks this type's layout. */
+    /** The format moe4j reads this type as, or null when moe4j only checks this type's layout. */
     public QuantFormat format() {
         return switch (this) {
             case F32 -> QuantFormat.F32;
@@ -78,6 +78,14 @@ public enum GgmlType {
             case BF16 -> QuantFormat.BF16;
             case Q8_0 -> QuantFormat.Q8_0;
             case Q4_0 -> QuantFormat.Q4_0;
+            case Q4_1 -> QuantFormat.Q4_1;
+            case Q5_0 -> QuantFormat.Q5_0;
+            case Q5_1 -> QuantFormat.Q5_1;
+            case Q2_K -> QuantFormat.Q2_K;
+            case Q3_K -> QuantFormat.Q3_K;
+            case Q4_K -> QuantFormat.Q4_K;
+            case Q5_K -> QuantFormat.Q5_K;
+            case Q6_K -> QuantFormat.Q6_K;
             default -> null;
         };
     }
@@ -90,6 +98,14 @@ public enum GgmlType {
             case BF16 -> BF16;
             case Q8_0 -> Q8_0;
             case Q4_0 -> Q4_0;
+            case Q4_1 -> Q4_1;
+            case Q5_0 -> Q5_0;
+            case Q5_1 -> Q5_1;
+            case Q2_K -> Q2_K;
+            case Q3_K -> Q3_K;
+            case Q4_K -> Q4_K;
+            case Q5_K -> Q5_K;
+            case Q6_K -> Q6_K;
         };
     }
 

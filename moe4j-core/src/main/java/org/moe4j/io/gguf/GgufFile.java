@@ -117,7 +117,7 @@ public final class GgufFile implements AutoCloseable {
         QuantFormat format = t.type().format();
         if (format == null) {
             throw new GgufFormatException(source, "tensor '" + name + "' type", t.type()
-                    + " is not computed by moe4j; it reads F32, F16, BF16, Q8_0 and Q4_0");
+                    + " is not read by moe4j; it reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q2_K to Q6_K");
         }
         long cols = t.rowLength();
         long rows = t.numel() / cols;

@@ -44,6 +44,7 @@ final class GgufKeys {
             case Q4_0 -> 2;
             case Q8_0 -> 7;
             case BF16 -> 32;
+            default -> throw new IllegalArgumentException("moe4j does not write " + type + " files");
         };
     }
 

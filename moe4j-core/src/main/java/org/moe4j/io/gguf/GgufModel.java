@@ -12,6 +12,7 @@ import org.moe4j.nn.Init;
 import org.moe4j.autograd.Variable;
 import org.moe4j.common.Rng;
 import org.moe4j.io.tokenizer.Tokenizer;
+import org.moe4j.kernel.PackedWeight;
 import org.moe4j.model.TransformerConfig;
 import org.moe4j.model.TransformerLm;
 import org.moe4j.tensor.DType;
@@ -31,10 +32,13 @@ import org.moe4j.tensor.Tensor;
 public final class GgufModel {
     /**
      * A model read from a GGUF file, with its tokenizer (a {@link org.moe4j.io.tokenizer.BpeTokenizer} for "gpt2"
-     * vocabularies, an {@link org.moe4j.io.tokenizer.SpmTokenizer} for "llama" ones) or the reason there is none.
+     * vocabularies, an {@link org.moe4j.io.tokenizer.SpmTokenizer} for "llama" ones) or the reason there is none;
+     * {@code decodedNote} names the tensors of types moe4j decodes to float32 at load rather than computing with
+     * them in place (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q5_K), e.g. "decoded to float32 at load: 2 Q5_K tensors", or is
+     * empty.
      */
     public record Loaded(TransformerLm model, GgufArchitecture architecture, Optional<Tokenizer> tokenizer,
-            String tokenizerNote) {}
+            String tokenizerNote, String decodedNote) {}
 
     /** Reports conversion progress: {@code done} of {@code total} tensors, the last one named. */
     @FunctionalInterface
@@ -54,9 +58,10 @@ public final class GgufModel {
     }
 
     /**
-     * Loads the model for inference: matrices stored quantized (Q8_0, Q4_0, F16, BF16) stay so on the heap, in the
-     * attention projections, experts, dense FFNs and output head; the embedding, norms, routers and biases are
-     * float32. The model generates (under {@link org.moe4j.autograd.GradMode#off()}) but cannot be trained.
+     * Loads the model for inference: matrices stored quantized (Q8_0, Q4_0, Q4_K, Q6_K, F16, BF16) stay so on the
+     * heap, in the attention projections, experts, dense FFNs and output head; the embedding, norms, routers and
+     * biases are float32, and so are matrices in the types moe4j only decodes (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q5_K;
+     * see {@link Loaded#decodedNote()}). The model generates (under {@link org.moe4j.autograd.GradMode#off()}) but cannot be trained.
      */
     public static Loaded loadForInference(Path file) {
         try (GgufFile f = GgufFile.open(file)) {
@@ -83,7 +88,20 @@ public final class GgufModel {
             tok = new GgufTokenizer.Result(Optional.empty(), "the tokenizer has " + tok.tokenizer().get().vocabSize()
                     + " ids, more than the model's " + config.vocab());
         }
-        return new Loaded(model, arch, tok.tokenizer(), tok.note());
+        return new Loaded(model, arch, tok.tokenizer(), tok.note(), decodedNote(f));
+    }
+
+    /** Which tensors are held as float32 only because their type is one moe4j decodes but does not compute with. */
+    static String decodedNote(GgufFile f) {
+        Map<GgmlType, Integer> counts = new java.util.TreeMap<>();
+        for (GgufTensorInfo t : f.tensors()) {
+            QuantFormat format = t.type().format();
+            if (format != null && !PackedWeight.supports(format)) counts.merge(t.type(), 1, Integer::sum);
+        }
+        if (counts.isEmpty()) return "";
+        List<String> parts = new ArrayList<>();
+        counts.forEach((type, n) -> parts.add(n + " " + type));
+        return "decoded to float32 at load: " + String.join(", ", parts) + " tensors";
     }
 
     /** The file's architecture; an unknown one is a {@link GgufFormatException} naming it. */
@@ -181,7 +199,10 @@ public final class GgufModel {
     private static boolean holdQuantized(GgufFile f, TransformerLm model, GgufTensorNames.Entry e, Part src,
             GgufArchitecture arch) {
         QuantFormat format = f.info(src.tensor()).type().format();
-        if (e.keepF32() || format == null || format == QuantFormat.F32 || f.info(src.tensor()).shape().length < 2) return false;
+        if (e.keepF32() || format == null || format == QuantFormat.F32 || !PackedWeight.supports(format)
+                || f.info(src.tensor()).shape().length < 2) {
+            return false; // read as float32 by the caller
+        }
         int dot = e.parameter().lastIndexOf('.');
         org.moe4j.nn.Module owner = dot < 0 ? null : model.module(e.parameter().substring(0, dot));
         if (!(owner instanceof org.moe4j.nn.Linear) && !(owner instanceof org.moe4j.moe.Experts)) return false;
@@ -245,6 +266,10 @@ public final class GgufModel {
     public static String fill(GgufWriter w, TransformerLm model, GgufArchitecture arch, Tokenizer tokenizer,
             QuantFormat type, Progress progress) {
         TransformerConfig c = model.config();
+        if (!type.canQuantize()) {
+            throw new org.moe4j.common.Moe4jException("gguf save: moe4j reads " + type + " but does not write it; write"
+                    + " F32, F16, BF16, Q8_0 or Q4_0");
+        }
         if (!model.namedQuantized().isEmpty()) {
             throw new org.moe4j.common.Moe4jException("gguf save: the model holds quantized inference weights ("
                     + model.namedQuantized().keySet().iterator().next() + ", ...); convert from the float32 model or"

@@ -159,6 +159,29 @@ class GgufBadFileTest {
     }
 
     @Test
+    void kQuantRowNotAWholeNumberOfSuperBlocks() {
+        // 288 values fill 32-value blocks but not Q4_K's 256-value super-blocks
+        refused(GgufBytes.header(1, 0).tensor("w", 12, 0, 288, 2).pad(32).zeros(2 * 162).bytes(), "tensor 'w' dims",
+                "row length 288 is not a multiple of the Q4_K block size 256");
+        refused(GgufBytes.header(1, 0).tensor("w", 14, 0, 32).pad(32).zeros(210).bytes(), "tensor 'w' dims",
+                "not a multiple of the Q6_K block size 256");
+        refused(GgufBytes.header(1, 0).tensor("w", 3, 0, 48).pad(32).zeros(40).bytes(), "tensor 'w' dims",
+                "not a multiple of the Q4_1 block size 32");
+    }
+
+    @Test
+    void kQuantTensorTruncated() {
+        // [2, 256] Q5_K needs 2 * 176 bytes; one super-block short
+        refused(GgufBytes.header(1, 0).tensor("w", 13, 0, 256, 2).pad(32).zeros(176).bytes(), "tensor 'w' offset",
+                "runs past the end");
+        try (GgufFile g = GgufFile.parse(GgufBytes.header(1, 0).tensor("w", 13, 0, 256, 2).pad(32).zeros(352).bytes(),
+                "ok.gguf")) {
+            assertEquals(352, g.info("w").byteSize());
+            assertEquals(2 * 256, g.tensor("w").numel()); // all-zero blocks decode (to zeros)
+        }
+    }
+
+    @Test
     void offsetPastTheEnd() {
         refused(oneTensor("w", 64, 4).zeros(16).bytes(), "tensor 'w' offset", "runs past the end");
     }
@@ -205,11 +228,11 @@ class GgufBadFileTest {
 
     @Test
     void unsupportedTypeIsNamedWhenComputed() {
-        byte[] b = GgufBytes.header(1, 0).tensor("k", 12, 0, 256).pad(32).zeros(144).bytes(); // Q4_K: layout only
+        byte[] b = GgufBytes.header(1, 0).tensor("k", 23, 0, 256).pad(32).zeros(136).bytes(); // IQ4_XS: layout only
         try (GgufFile g = GgufFile.parse(b, "k.gguf")) {
-            assertEquals(GgmlType.Q4_K, g.info("k").type());
+            assertEquals(GgmlType.IQ4_XS, g.info("k").type());
             GgufFormatException e = assertThrows(GgufFormatException.class, () -> g.quantized("k"));
-            assertTrue(e.getMessage().contains("Q4_K"), e.getMessage());
+            assertTrue(e.getMessage().contains("IQ4_XS") && e.getMessage().contains("Q2_K to Q6_K"), e.getMessage());
         }
     }
 }

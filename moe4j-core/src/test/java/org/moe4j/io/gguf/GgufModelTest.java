@@ -128,7 +128,11 @@ class GgufModelTest {
     }
 
     static TransformerLm randomModel(GgufArchitecture arch, long seed) {
-        TransformerLm m = new TransformerLm(config(arch), new Rng(seed));
+        return randomModel(config(arch), seed);
+    }
+
+    static TransformerLm randomModel(TransformerConfig c, long seed) {
+        TransformerLm m = new TransformerLm(c, new Rng(seed));
         // norms start at 1: make them random so a swapped or dropped norm shows
         Rng rng = new Rng(seed + 1);
         for (Map.Entry<String, Variable> e : m.namedParameters().entrySet()) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,13 +47,24 @@ class GgufRoundTripTest {
                 new GgufArray(GgufValueType.ARRAY, new GgufArray[] {GgufArray.ofFloats()})})));
         Rng rng = new Rng(5);
         for (QuantFormat f : QuantFormat.values()) {
-            int cols = f.isBlockQuantized() ? 64 : 5;
+            int cols = cols(f);
+            if (!f.canQuantize()) { // formats moe4j only reads: random blocks, copied as they are
+                byte[] blocks = new byte[(int) f.bytesFor(3 * 2 * cols)];
+                for (int i = 0; i < blocks.length; i++) blocks[i] = (byte) rng.nextInt(256);
+                w.raw("w." + f, GgmlType.of(f), new long[] {3, 2, cols}, MemorySegment.ofArray(blocks));
+                continue;
+            }
             float[] v = new float[3 * 2 * cols];
             for (int i = 0; i < v.length; i++) v[i] = (float) rng.normal();
             w.add("w." + f, Tensor.of(v, 3, 2, cols), f); // 3-D, like stacked experts
             w.add("m." + f, QuantizedTensor.quantize(Tensor.of(java.util.Arrays.copyOf(v, cols), 1, cols), f));
         }
         return w;
+    }
+
+    /** Row length of the sample tensors: a few blocks, or 5 floats. */
+    private static int cols(QuantFormat f) {
+        return f.isBlockQuantized() ? Math.max(64, f.blockSize()) : 5;
     }
 
     @Test
@@ -77,7 +89,7 @@ class GgufRoundTripTest {
                     GgufTensorInfo info = g.info("w." + f);
                     assertEquals(GgmlType.of(f), info.type());
                     assertEquals(0, info.offset() % alignment);
-                    int cols = f.isBlockQuantized() ? 64 : 5;
+                    int cols = cols(f);
                     assertArrayEquals(new long[] {3, 2, cols}, info.shape());
                     QuantizedTensor q = g.quantized("w." + f);
                     assertEquals(6, q.rows());
