@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
 /** {@code moe4j bench serve}: a bounded load run against a local server on loopback; exit 1 if a criterion fails. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Load a local server (loopback only): N clients within capacity (tokens/s, p50/p99 latency,"
-                + " errors), then 10x capacity at once (429s within 100 ms, idle again within 5 s)."})
+                + " errors), then 10x capacity at once, in timed bursts after untimed ones (429s within 100 ms, idle again"
+                + " within 5 s)."})
 final class BenchServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -76,10 +77,13 @@ final class BenchServeCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "phase 1: %d clients, %d requests of %d tokens: %.1f tokens/s, latency p50 %.1f ms,"
                             + " p99 %.1f ms, errors %d%n", r.clients(), r.requests(), maxTokens, r.tokensPerSecond(),
                     r.p50Ms(), r.p99Ms(), r.errors());
-            out.printf(Locale.ROOT, "phase 2: %d at once (10x capacity %d): %d rejected (median %.1f ms, slowest %.1f ms), %d completed,"
-                            + " %d other; idle %.0f ms after sending; healthy %s%n", r.overloadSent(), maxBatch + maxQueue,
-                    r.overloadRejected(), r.p50RejectMs(), r.maxRejectMs(), r.overloadCompleted(), r.overloadOther(), r.idleAfterMs(),
-                    r.healthyAfter());
+            int n = r.overloadSent() / ServeBench.TIMED_BURSTS;
+            out.printf(Locale.ROOT, "phase 2: %d bursts of %d at once (10x capacity %d) after %d untimed: %d rejected (median %.1f ms,"
+                            + " slowest %.1f ms), %d completed, %d other; idle %.0f ms after sending; healthy %s; %d GC pauses (%d ms)"
+                            + " in them; the first untimed burst's slowest refusal %.1f ms%n", ServeBench.TIMED_BURSTS, n,
+                    maxBatch + maxQueue, ServeBench.WARM_BURSTS, r.overloadRejected(), r.p50RejectMs(), r.maxRejectMs(),
+                    r.overloadCompleted(), r.overloadOther(), r.idleAfterMs(), r.healthyAfter(), r.gcPauses(), r.gcMs(),
+                    r.coldMaxRejectMs());
             out.printf(Locale.ROOT, "%s (load average %.2f on %d cpus)%n", r.passed() ? "PASSED" : "FAILED", load,
                     Runtime.getRuntime().availableProcessors());
         }

@@ -70,6 +70,8 @@ public final class Moe4jServer implements AutoCloseable {
     /** The current exchange's "decided" flag, so that it is counted down exactly once. */
     private static final ScopedValue<AtomicBoolean> DECISION = ScopedValue.newInstance();
     private final long created = System.currentTimeMillis() / 1000;
+    /** The whole 429 body, made once: under a flood refusing is nearly all the server does. */
+    private final byte[] overloadedBody;
     private volatile Ready ready;
     private volatile String loadFailure;
 
@@ -77,6 +79,7 @@ public final class Moe4jServer implements AutoCloseable {
             throws IOException {
         this.config = config;
         this.keyDigest = config.apiKey() == null ? null : sha256(config.apiKey());
+        this.overloadedBody = jsonBytes(errorBody(ApiException.overloaded(config.maxBatch() + config.maxQueue())));
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         // Responses are written as headers then body: with Nagle's algorithm the body of a small answer (a 429)
         // waits for the peer's (delayed) ACK of the headers. The JDK server reads this once, at its first use.
@@ -301,9 +304,11 @@ public final class Moe4jServer implements AutoCloseable {
             throw loadFailure != null ? new ApiException(503, "server_error", null, "model_failed",
                     "the model failed to load: " + loadFailure) : ApiException.loading();
         }
-        if (r.scheduler().full()) { // refuse before reading or parsing anything: overload must stay cheap
-            ex.getResponseHeaders().set("Retry-After", "1");
-            throw ApiException.overloaded(r.scheduler().capacity());
+        // Full: refuse before reading or parsing anything, so a refusal costs the same whatever the body holds (a
+        // malformed body gets its 400 when the client retries with room to spare).
+        if (r.scheduler().full()) {
+            refuse(ex, r.scheduler());
+            return;
         }
         checkContentType(ex);
         JsonNode body = parse(readBody(ex));
@@ -331,9 +336,9 @@ public final class Moe4jServer implements AutoCloseable {
             throw ApiException.invalid(e.parameter(), e.getMessage());
         }
         Scheduler scheduler = r.scheduler();
-        if (!scheduler.tryReserve()) {
-            ex.getResponseHeaders().set("Retry-After", "1");
-            throw ApiException.overloaded(scheduler.capacity());
+        if (!scheduler.tryReserve()) { // filled up while this request was parsed
+            refuse(ex, scheduler);
+            return;
         }
         Job job = new Job(req, config.timeout().toNanos(), metrics);
         try {
@@ -350,6 +355,17 @@ public final class Moe4jServer implements AutoCloseable {
         if (DECISION.isBound()) decided(DECISION.get()); // accepted: what follows is waiting, not deciding
         if (req.stream()) stream(ex, job, scheduler);
         else respond(ex, job);
+    }
+
+    /**
+     * Answers 429 with the prepared body (no exception, no JSON tree) and tells the scheduler, which then leaves
+     * the CPUs to the refusals that follow (see {@link Scheduler#refused}).
+     */
+    private void refuse(HttpExchange ex, Scheduler scheduler) {
+        scheduler.refused();
+        metrics.count(Metrics.Outcome.REJECTED);
+        ex.getResponseHeaders().set("Retry-After", "1");
+        send(ex, 429, "application/json", overloadedBody);
     }
 
     private static int[] promptIds(Ready r, ApiRequest req) {
@@ -559,8 +575,12 @@ public final class Moe4jServer implements AutoCloseable {
     }
 
     private static void sendJson(HttpExchange ex, int status, JsonNode body) {
+        send(ex, status, "application/json", jsonBytes(body));
+    }
+
+    private static byte[] jsonBytes(JsonNode body) {
         try {
-            send(ex, status, "application/json", JSON.writeValueAsBytes(body));
+            return JSON.writeValueAsBytes(body);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -6,6 +6,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntSupplier;
@@ -35,11 +36,13 @@ final class Scheduler implements AutoCloseable {
     private final List<Job> running = new ArrayList<>(); // scheduler thread only
     private final IntSupplier undecided;
     private volatile boolean stopping;
+    /** Until when (System.nanoTime) the refusals so far keep the loop paused between steps; see {@link #refused}. */
+    private final AtomicLong floodUntil = new AtomicLong(System.nanoTime());
     private final Thread thread;
 
     /**
      * {@code undecided} counts the HTTP exchanges not yet answered or accepted: between steps the loop gives the
-     * CPUs to them (see {@link #yieldToAdmissions}).
+     * CPUs to them, and to refusals (see {@link #yieldToAdmissions}).
      */
     Scheduler(Generator generator, int maxBatch, int maxQueue, java.time.Duration timeout, Metrics metrics,
             IntSupplier undecided) {
@@ -54,10 +57,6 @@ final class Scheduler implements AutoCloseable {
         thread.start();
     }
 
-    int capacity() {
-        return capacity;
-    }
-
     /** Whether a request now would be refused (a hint: {@link #tryReserve} decides). */
     boolean full() {
         return stopping || inSystem.get() >= capacity;
@@ -70,6 +69,22 @@ final class Scheduler implements AutoCloseable {
             if (n >= capacity || stopping) return false;
             if (inSystem.compareAndSet(n, n + 1)) return true;
         }
+    }
+
+    /** Notes a 429: each one keeps the loop paused between steps a little longer ({@link #extendFlood}). */
+    void refused() {
+        floodUntil.accumulateAndGet(System.nanoTime(), Scheduler::extendFlood);
+    }
+
+    /**
+     * The pause deadline after a refusal at {@code now}: {@link #PAUSE_PER_REFUSAL_NANOS} past the later of the
+     * old deadline and now, and never more than {@link #MAX_PAUSE_NANOS} ahead. A flood faster than one refusal
+     * per that time keeps the deadline ahead of the clock; a slower one costs the batch that much per refusal.
+     */
+    static long extendFlood(long until, long now) {
+        long from = until - now > 0 ? until : now;
+        long next = from + PAUSE_PER_REFUSAL_NANOS;
+        return next - (now + MAX_PAUSE_NANOS) > 0 ? now + MAX_PAUSE_NANOS : next;
     }
 
     /** Gives back a place held by {@link #tryReserve} for a request that was then not submitted. */
@@ -189,19 +204,46 @@ final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * Deciding an admission takes microseconds and a step milliseconds of every core (the step fans out over the
-     * kernel pool): while exchanges wait for a decision, the loop sleeps between steps so that the HTTP threads
-     * get the CPUs and a refusal goes out at once rather than after the running batch's steps. The pause is at
-     * most half the last step, so even a continuous flood of refusals leaves the batch two thirds of its speed.
+     * Deciding an admission takes microseconds and a step milliseconds of a core (or of every core, for a model
+     * large enough to fan out over the kernel pool), so between steps the loop sleeps while admission work waits,
+     * and a refusal goes out at once rather than after the running batch's next steps. Two signals:
+     * <ul>
+     *   <li>exchanges handed to the HTTP threads and not yet decided: a pause of at most half the last step, so
+     *   that a client sending its body slowly cannot slow the batch by more than a third;
+     *   <li>refusals: a flood beyond capacity, most of whose requests no count can see yet (they wait in the JDK
+     *   server's one dispatcher thread to be read). Each refusal moves a deadline {@link #PAUSE_PER_REFUSAL_NANOS}
+     *   on, and before it the loop pauses up to {@link #FLOOD_PAUSE_STEPS} steps: a burst is refused with the
+     *   CPUs to itself, a trickle of refusals costs the batch about that time per refusal, a flood that never
+     *   stops leaves it at least a ninth of its speed, and requests within capacity (never refused) lose nothing.
+     * </ul>
      */
     private void yieldToAdmissions(long lastStepNanos) {
-        long until = System.nanoTime() + Math.min(lastStepNanos / 2, MAX_PAUSE_NANOS);
-        while (undecided.getAsInt() > 0 && !stopping && System.nanoTime() < until) {
+        long start = System.nanoTime();
+        for (long now = start; !stopping; now = System.nanoTime()) {
+            boolean refusing = floodUntil.get() - now > 0;
+            if (!pauseMore(now - start, lastStepNanos, undecided.getAsInt(), refusing)) return;
             LockSupport.parkNanos(PAUSE_SLICE_NANOS);
         }
     }
 
-    private static final long MAX_PAUSE_NANOS = 50_000_000L;
+    /**
+     * Whether the loop, {@code pausedNanos} into its pause after a step of {@code lastStepNanos}, pauses on while
+     * {@code undecided} exchanges await a decision and refusals are ({@code refusing}) or are not coming.
+     */
+    static boolean pauseMore(long pausedNanos, long lastStepNanos, int undecided, boolean refusing) {
+        long limit = refusing ? FLOOD_PAUSE_STEPS * lastStepNanos : undecided > 0 ? lastStepNanos / 2 : 0;
+        return pausedNanos < Math.min(limit, MAX_PAUSE_NANOS);
+    }
+
+    /**
+     * How much longer each refusal keeps the loop paused: several times what one costs the HTTP threads (0.1 to
+     * 0.2 ms of CPU), so that a burst stays ahead of the deadline even on a machine where those threads get only
+     * part of a core; a trickle of refusals costs the batch this much each.
+     */
+    static final long PAUSE_PER_REFUSAL_NANOS = 1_000_000L;
+    /** During a flood, the longest pause after a step, in steps. */
+    static final long FLOOD_PAUSE_STEPS = 8;
+    static final long MAX_PAUSE_NANOS = 50_000_000L;
     private static final long PAUSE_SLICE_NANOS = 200_000L;
 
     private void retireFinished() {
