@@ -28,6 +28,43 @@ public final class GroupedMatmul {
                 w.requiresGrad() ? GroupedGemm.backwardWeight(g, x.value(), groupOffsets) : null}, x, w);
     }
 
+    /**
+     * SwiGLU experts as one op: {@code y_g = (silu(x_g gateW_g^T) * (x_g upW_g^T)) downW_g^T} for x [rows, in],
+     * gateW and upW [groups, hidden, in], downW [groups, out, hidden], giving [rows, out]. The same value and
+     * gradients as {@link #apply} and {@link Glu#swiglu} composed, with fewer passes over memory when recording:
+     * the SwiGLU runs inside the GEMM that produces the gate (forward) and inside the one that produces its
+     * gradient (backward, see {@link GroupedGemm#backwardSwiglu}), and x's two gradients are summed by the second
+     * GEMM. Without a gradient to record it is the composition (inference: {@link DotGemm}, batch-invariant).
+     */
+    public static Variable swigluExperts(Variable x, Variable gateW, Variable upW, Variable downW, int[] offsets) {
+        boolean record = GradMode.enabled()
+                && (x.requiresGrad() || gateW.requiresGrad() || upW.requiresGrad() || downW.requiresGrad());
+        if (!record) return apply(Glu.swiglu(apply(x, gateW, offsets), apply(x, upW, offsets)), downW, offsets);
+        int[] o = offsets.clone();
+        Tensor xv = x.value(), gw = gateW.value(), uw = upW.value(), dw = downW.value();
+        if (dw.rank() != 3 || dw.dim(0) != gw.dim(0) || gw.rank() != 3 || dw.dim(2) != gw.dim(1)) {
+            throw ShapeException.of("swigluExperts", "down weights must be [groups, out, hidden] for gate weights "
+                    + "[groups, hidden, in]", dw.shape(), gw.shape());
+        }
+        Tensor[] gateUpH = GroupedGemm.forwardSwiglu(xv, gw, uw, o);
+        Tensor gate = gateUpH[0], up = gateUpH[1], h = gateUpH[2];
+        Tensor y = GroupedGemm.forward(h, dw, o);
+        return Variable.result("swigluExperts", y, dy -> {
+            Tensor dDown = downW.requiresGrad() ? GroupedGemm.backwardWeight(dy, h, o) : null;
+            Tensor dx = null, dGate = null, dUp = null;
+            if (x.requiresGrad() || gateW.requiresGrad() || upW.requiresGrad()) {
+                Tensor[] d = GroupedGemm.backwardSwiglu(dy, dw, gate, up, o);
+                if (x.requiresGrad()) {
+                    dx = GroupedGemm.backwardInput(d[0], gw, o);
+                    GroupedGemm.backwardInputAdd(d[1], uw, o, dx);
+                }
+                if (gateW.requiresGrad()) dGate = GroupedGemm.backwardWeight(d[0], xv, o);
+                if (upW.requiresGrad()) dUp = GroupedGemm.backwardWeight(d[1], xv, o);
+            }
+            return new Tensor[] {dx, dGate, dUp, dDown};
+        }, x, gateW, upW, downW);
+    }
+
     /** y [rows, out] plus bias row g ([groups, out]) on each row of group g. */
     public static Variable addBias(Variable y, Variable bias, int[] offsets) {
         if (bias.rank() != 2 || bias.dim(0) != offsets.length - 1 || bias.dim(1) != y.dim(1)) {

@@ -68,6 +68,9 @@ final class GemmPacked {
                 float[] bp = s.packedB(bPanels * kc * NR);
                 packB(g, pc, kc, jc, nc, bp);
                 boolean first = kb == 0;
+                // After the last depth block, the block of C just stored is final: the epilogue takes it while it
+                // is still in L2.
+                GemmEpilogue epilogue = kb == kBlocks - 1 ? g.epilogue() : null;
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
                     packA(g, ic, mc, pc, kc, s.packedA);
@@ -78,6 +81,7 @@ final class GemmPacked {
                             store(g, s.tile, ic + ir, Math.min(MR, mc - ir), jc + jr, nr, first);
                         }
                     }
+                    if (epilogue != null) epilogue.apply(g, ic, ic + mc, jc, jc + nc);
                 }
             }
         }

@@ -93,17 +93,52 @@ public final class GluKernels {
         for (; i < e; i++) o[i] = g[og + i] / (o[i] + 1f) * u[ou + i];
     }
 
-    /** Both gradients over [b, e): exp(-g) into dg first. */
+    /**
+     * A GEMM epilogue for the gate projection: as each block of its output (the gate, C) becomes final, writes
+     * {@code h = silu(gate) * up} for it, while the block is still in cache. {@code up} and {@code h} are laid out as
+     * C is (element (i, j) of the problem at {@code offC + i * ldc + j}). Bit for bit what {@link #swiglu} gives.
+     */
+    static GemmEpilogue swigluEpilogue(float[] up, float[] h) {
+        return (g, i0, i1, j0, j1) -> {
+            float[] gate = g.c();
+            for (int i = i0; i < i1; i++) {
+                int end = g.offC() + i * g.ldc() + j1;
+                for (int b = end - (j1 - j0); b < end; b += BLOCK) forwardBlock(gate, 0, up, 0, h, b, Math.min(end, b + BLOCK));
+            }
+        };
+    }
+
+    /**
+     * A GEMM epilogue for the product that gives dh (the gradient of {@code h = silu(gate) * up}): as each block of
+     * C (dh) becomes final, overwrites it with dGate and writes dUp, so dh is never stored whole. {@code gate},
+     * {@code up} and {@code dUp} are laid out as C is. Bit for bit what {@link #swigluBackward} gives.
+     */
+    static GemmEpilogue swigluBackwardEpilogue(float[] gate, float[] up, float[] dUp) {
+        return (g, i0, i1, j0, j1) -> {
+            float[] c = g.c();
+            for (int i = i0; i < i1; i++) {
+                int end = g.offC() + i * g.ldc() + j1;
+                for (int b = end - (j1 - j0); b < end; b += BLOCK) {
+                    backwardBlock(gate, 0, up, 0, c, 0, c, dUp, b, Math.min(end, b + BLOCK));
+                }
+            }
+        };
+    }
+
+    /**
+     * Both gradients over [b, e): exp(-g) into du first. Each element's dh is read before its dg is written, so
+     * dg may be d itself (same offset).
+     */
     private static void backwardBlock(float[] g, int og, float[] u, int ou, float[] d, int od, float[] dg, float[] du,
             int b, int e) {
-        negate(g, og, dg, b, e);
-        VectorMath.exp(dg, b, 0f, dg, b, e - b);
+        negate(g, og, du, b, e);
+        VectorMath.exp(du, b, 0f, du, b, e - b);
         FloatVector one = FloatVector.broadcast(S, 1f);
         int i = b;
         for (int upper = b + S.loopBound(e - b); i < upper; i += S.length()) {
             FloatVector x = FloatVector.fromArray(S, g, og + i);
             FloatVector dh = FloatVector.fromArray(S, d, od + i);
-            FloatVector s = one.div(FloatVector.fromArray(S, dg, i).add(1f));
+            FloatVector s = one.div(FloatVector.fromArray(S, du, i).add(1f));
             FloatVector silu = x.mul(s);
             dh.mul(silu).intoArray(du, i);
             // s (1 + x (1 - s)) = s + silu (1 - s)
@@ -112,7 +147,7 @@ public final class GluKernels {
         }
         for (; i < e; i++) {
             float x = g[og + i], dh = d[od + i];
-            float s = 1f / (dg[i] + 1f);
+            float s = 1f / (du[i] + 1f);
             float silu = x * s;
             du[i] = dh * silu;
             dg[i] = dh * u[ou + i] * Math.fma(silu, 1f - s, s);
