@@ -95,21 +95,6 @@ public final class GluKernels {
     }
 
     /**
-     * A GEMM epilogue for the gate projection: as each block of its output (the gate, C) becomes final, writes
-     * {@code h = silu(gate) * up} for it, while the block is still in cache. {@code up} and {@code h} are laid out as
-     * C is (element (i, j) of the problem at {@code offC + i * ldc + j}). Bit for bit what {@link #swiglu} gives.
-     */
-    static GemmEpilogue swigluEpilogue(float[] up, float[] h) {
-        return (g, i0, i1, j0, j1) -> {
-            float[] gate = g.c();
-            for (int i = i0; i < i1; i++) {
-                int end = g.offC() + i * g.ldc() + j1;
-                for (int b = end - (j1 - j0); b < end; b += BLOCK) forwardBlock(gate, 0, up, 0, h, b, Math.min(end, b + BLOCK));
-            }
-        };
-    }
-
-    /**
      * A GEMM epilogue for the product that gives dh (the gradient of {@code h = silu(gate) * up}): as each block of
      * C (dh) becomes final, overwrites it with dGate and writes dUp, so dh is never stored whole. {@code gate},
      * {@code up} and {@code dUp} are laid out as C is. Bit for bit what {@link #swigluBackward} gives.

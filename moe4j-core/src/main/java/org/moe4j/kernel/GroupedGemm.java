@@ -100,31 +100,6 @@ public final class GroupedGemm {
     }
 
     /**
-     * The input side of SwiGLU experts, {@code {gate, up, h}} ([rows, hidden] each) with {@code gate_g = x_g
-     * gateW_g^T}, {@code up_g = x_g upW_g^T} and {@code h = silu(gate) * up}, for gateW and upW [groups, hidden, in].
-     * The up product runs first; the gate product then computes h as its epilogue, each block while it is still in
-     * cache, instead of a separate pass reading gate and up back. The same bits as {@link #forward} twice and
-     * {@link GluKernels#swiglu} (which is what other dtypes and the scalar backend run).
-     */
-    public static Tensor[] forwardSwiglu(Tensor x, Tensor gateW, Tensor upW, int[] offsets) {
-        int[] d = check("groupedSwiglu", x, gateW, offsets);
-        if (!upW.sameShape(gateW)) throw ShapeException.of("groupedSwiglu", "gate and up weights differ", gateW.shape(), upW.shape());
-        int rows = d[0], in = d[1], hidden = d[2];
-        Tensor up = forward(x, upW, offsets);
-        if (!floats(x, gateW, upW)) {
-            Tensor gate = forward(x, gateW, offsets);
-            return new Tensor[] {gate, up, GluKernels.swiglu(gate, up)};
-        }
-        Tensor gate = x.newZeros(rows, hidden), h = x.newZeros(rows, hidden); // fresh: offset 0, as is up
-        GemmEpilogue swiglu = GluKernels.swigluEpilogue(up.floats(), h.floats());
-        Tensor xc = x.contiguous(), wc = gateW.contiguous();
-        eachRowPiece(offsets, (long) in * hidden, (g, r0, r1, threads) -> Gemm.sgemm(new GemmProblem(false, true,
-                r1 - r0, hidden, in, 1f, xc.floats(), xc.offset() + r0 * in, in, wc.floats(), wc.offset() + g * hidden * in,
-                in, 0f, gate.floats(), r0 * hidden, hidden, swiglu), threads));
-        return new Tensor[] {gate, up, h};
-    }
-
-    /**
      * The gradients {dGate, dUp} of {@code h = silu(gate) * up} ([rows, hidden] each) when h feeds the down
      * projection downW [groups, out, hidden] and dy [rows, out] is the gradient of its output: {@code dh_g = dy_g
      * downW_g} is computed with the SwiGLU backward as its epilogue, which overwrites each block of dh with dGate

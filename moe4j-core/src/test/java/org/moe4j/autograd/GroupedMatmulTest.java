@@ -140,6 +140,15 @@ class GroupedMatmulTest {
     }
 
     @Test
+    void swigluExpertsNameThemselvesWhenWeightsDisagree() {
+        Variable x = Variable.parameter(Tensor.zeros(4, 3));
+        ShapeException e = assertThrows(ShapeException.class, () -> GroupedMatmul.swigluExperts(x,
+                Variable.parameter(Tensor.zeros(2, 5, 3)), Variable.parameter(Tensor.zeros(2, 6, 3)),
+                Variable.parameter(Tensor.zeros(2, 3, 5)), new int[] {0, 2, 4}));
+        assertTrue(e.getMessage().contains("swigluExperts"), e.getMessage());
+    }
+
+    @Test
     void swigluExpertsWithoutAGradientAreTheInferenceComposition() {
         Rng rng = new Rng(17);
         int[] offsets = {0, 2, 5};

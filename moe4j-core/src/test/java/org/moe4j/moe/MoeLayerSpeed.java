@@ -21,9 +21,10 @@ import org.moe4j.tensor.Tensor;
  * experts, top-2, 4096 tokens; forward and backward, the kernel calls {@link MoeLayer} makes, in its order) and
  * prints the calling thread's CPU time and allocation per op, the minimum over the iterations, then the whole
  * layer through autograd and an in-cache dense SGEMM for scale. Iterations alternate between the composed
- * kernels (a GEMM per projection, SwiGLU as its own pass) and the fused ones (marked *), so both see the same
- * load. Run from moe4j-core after test-compile: {@code java --add-modules jdk.incubator.vector -Xms4g -Xmx4g
- * -XX:+AlwaysPreTouch -cp target/classes:target/test-classes org.moe4j.moe.MoeLayerSpeed [iterations] [threads]}.
+ * kernels (a GEMM per projection, SwiGLU as its own pass) and the fused backward ones (marked *), so both see
+ * the same load. Run from moe4j-core after test-compile: {@code java --add-modules jdk.incubator.vector
+ * -Xms4g -Xmx4g -XX:+AlwaysPreTouch -cp target/classes:target/test-classes org.moe4j.moe.MoeLayerSpeed
+ * [iterations] [threads]}.
  */
 public final class MoeLayerSpeed {
     private static final com.sun.management.ThreadMXBean CLOCK =
@@ -89,21 +90,12 @@ public final class MoeLayerSpeed {
             start();
             Tensor xr = Gathering.indexSelect(x, 0, index);
             lap("indexSelect", record);
-            Tensor g, u, h;
-            if (composed) {
-                u = GroupedGemm.forward(xr, upW, offsets);
-                lap("fwd up", record);
-                g = GroupedGemm.forward(xr, gateW, offsets);
-                lap("fwd gate", record);
-                h = GluKernels.swiglu(g, u);
-                lap("swiglu", record);
-            } else {
-                Tensor[] guh = GroupedGemm.forwardSwiglu(xr, gateW, upW, offsets);
-                g = guh[0];
-                u = guh[1];
-                h = guh[2];
-                lap("fwd up+gate+swiglu", record);
-            }
+            Tensor u = GroupedGemm.forward(xr, upW, offsets);
+            lap("fwd up", record);
+            Tensor g = GroupedGemm.forward(xr, gateW, offsets);
+            lap("fwd gate", record);
+            Tensor h = GluKernels.swiglu(g, u);
+            lap("swiglu", record);
             Tensor y = GroupedGemm.forward(h, downW, offsets);
             lap("fwd down", record);
             Tensor out = GatedScatter.forward(y, rowGate, null, tokenStart, tokenRows, TOKENS);
