@@ -131,7 +131,7 @@ final class BenchMoeCommand implements Callable<Integer> {
         long layerNanos = 0, bestLayer = Long.MAX_VALUE, denseNanos = 0, bestDense = Long.MAX_VALUE;
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         boolean cpuClock = mx.isCurrentThreadCpuTimeSupported();
-        long layerCpu = 0, bestLayerCpu = Long.MAX_VALUE;
+        long layerCpu = 0, bestLayerCpu = Long.MAX_VALUE, bestDenseCpu = Long.MAX_VALUE;
         long start = System.nanoTime();
         do {
             long c0 = cpuClock ? mx.getCurrentThreadCpuTime() : 0;
@@ -147,9 +147,11 @@ final class BenchMoeCommand implements Callable<Integer> {
             bestLayer = Math.min(bestLayer, t);
             // The peers right after the layer, so that all see the same load on a shared machine.
             if (dense != null) {
+                c0 = cpuClock ? mx.getCurrentThreadCpuTime() : 0;
                 t0 = System.nanoTime();
                 dense.run();
                 t = System.nanoTime() - t0;
+                if (cpuClock) bestDenseCpu = Math.min(bestDenseCpu, mx.getCurrentThreadCpuTime() - c0);
                 denseNanos += t;
                 bestDense = Math.min(bestDense, t);
             }
@@ -174,6 +176,7 @@ final class BenchMoeCommand implements Callable<Integer> {
             result.dense = dense;
             result.denseGflops = dense.flops() * iterations / denseNanos;
             result.bestDenseGflops = dense.flops() / bestDense;
+            result.bestDenseCpuMs = cpuClock ? bestDenseCpu / 1e6 : Double.NaN;
         }
         result.ffn = ffn;
         print(result);
@@ -185,7 +188,7 @@ final class BenchMoeCommand implements Callable<Integer> {
         double ms, bestMs, cpuMs, bestCpuMs, flops, gflops, bestGflops;
         long assignments, iterations;
         DensePeer dense;
-        double denseGflops, bestDenseGflops;
+        double denseGflops, bestDenseGflops, bestDenseCpuMs;
         FfnPeer ffn;
     }
 
@@ -349,8 +352,10 @@ final class BenchMoeCommand implements Callable<Integer> {
                 dense.put("callsPerIteration", r.dense.calls);
                 dense.put("gflops", r.denseGflops);
                 dense.put("bestGflops", r.bestDenseGflops);
+                dense.put("bestCpuMs", r.bestDenseCpuMs);
                 line.put("ratioToDense", r.gflops / r.denseGflops);
                 line.put("bestRatioToDense", r.bestGflops / r.bestDenseGflops);
+                line.put("cpuRatioToDense", cpuRatio(r, r.dense.flops(), r.bestDenseCpuMs));
             }
             if (r.ffn != null) {
                 FfnPeer f = r.ffn;
@@ -364,8 +369,7 @@ final class BenchMoeCommand implements Callable<Integer> {
                 ffn.put("bestCpuMs", f.bestCpu / 1e6);
                 line.put("ratioToDenseFfn", r.gflops / f.gflops());
                 line.put("bestRatioToDenseFfn", r.bestGflops / f.bestGflops());
-                // Least CPU time per FLOP of each: the steadiest ratio on a busy machine with one thread.
-                line.put("cpuRatioToDenseFfn", cpuRatio(r, f));
+                line.put("cpuRatioToDenseFfn", cpuRatio(r, f.flops(), f.bestCpu / 1e6));
             }
             out.println(Json.line(line));
         } else {
@@ -376,25 +380,30 @@ final class BenchMoeCommand implements Callable<Integer> {
                     r.bestCpuMs,
                     tokensPerSecond, r.gflops, r.assignments, r.iterations);
             if (r.dense != null) {
-                out.printf(Locale.ROOT, "dense peer sgemm m=%d n=%d k=%d x %d per iteration: %.2f GFLOP/s (best %.2f); the "
-                        + "layer runs at %.2fx its speed (%.2fx by best iterations)%n", r.dense.m, r.dense.n, r.dense.k,
-                        r.dense.calls, r.denseGflops, r.bestDenseGflops, r.gflops / r.denseGflops,
-                        r.bestGflops / r.bestDenseGflops);
+                out.printf(Locale.ROOT, "dense peer sgemm m=%d n=%d k=%d x %d per iteration: %.2f GFLOP/s (best %.2f, least "
+                        + "CPU %.2f ms); the layer runs at %.2fx its speed (%.2fx by best iterations, %.2fx by least CPU "
+                        + "time)%n", r.dense.m, r.dense.n, r.dense.k, r.dense.calls, r.denseGflops, r.bestDenseGflops,
+                        r.bestDenseCpuMs, r.gflops / r.denseGflops, r.bestGflops / r.bestDenseGflops,
+                        cpuRatio(r, r.dense.flops(), r.bestDenseCpuMs));
             }
             if (r.ffn != null) {
                 FfnPeer f = r.ffn;
                 out.printf(Locale.ROOT, "dense peer FFN tokens=%d dim=%d hidden=%d: %.2f GFLOP/s (best %.2f, calling thread's "
                         + "CPU %.2f ms, least %.2f); the layer runs at %.2fx its speed (%.2fx by best iterations, %.2fx "
                         + "by least CPU time)%n", tokens, dim, f.hidden, f.gflops(), f.bestGflops(), f.cpu / 1e6 / f.iterations,
-                        f.bestCpu / 1e6, r.gflops / f.gflops(), r.bestGflops / f.bestGflops(), cpuRatio(r, f));
+                        f.bestCpu / 1e6, r.gflops / f.gflops(), r.bestGflops / f.bestGflops(),
+                        cpuRatio(r, f.flops(), f.bestCpu / 1e6));
             }
         }
         out.flush();
     }
 
-    /** The layer's speed over the FFN peer's by the least CPU time per FLOP of each (NaN without a CPU clock). */
-    private double cpuRatio(Result r, FfnPeer f) {
-        return (r.flops / r.bestCpuMs) / (f.flops() / (f.bestCpu / 1e6));
+    /**
+     * The layer's speed over a peer's by the least CPU time of each per FLOP (NaN without a CPU clock): with one
+     * thread, the steadiest ratio on a busy machine.
+     */
+    private static double cpuRatio(Result r, double peerFlops, double peerBestCpuMs) {
+        return (r.flops / r.bestCpuMs) / (peerFlops / peerBestCpuMs);
     }
 
     /** Bad flags are usage errors (exit 2) that name the flag; returns the chosen implementation. */

@@ -278,6 +278,9 @@ class MainTest {
         assertEquals(line.get("gflops").asDouble() / dense.get("gflops").asDouble(), line.get("ratioToDense").asDouble(), 1e-9);
         assertEquals(line.get("bestGflops").asDouble() / dense.get("bestGflops").asDouble(),
                 line.get("bestRatioToDense").asDouble(), 1e-9);
+        // the same FLOPs per iteration, so the CPU-time ratio is the peer's least CPU time over the layer's
+        assertEquals(dense.get("bestCpuMs").asDouble() / line.get("bestCpuMs").asDouble(),
+                line.get("cpuRatioToDense").asDouble(), 1e-9);
         // the fair peer: one dense FFN, hidden = top-k x hidden, over the same 40 tokens
         JsonNode ffn = line.get("denseFfn");
         assertEquals(40, ffn.get("tokens").asInt());
