@@ -37,6 +37,14 @@ final class GemmPacked {
     /** Columns of a packed B block (KC x NC floats, 4 MiB: shares L3; also bounds the per-thread buffer). */
     static final int NC = 32 * NR;
 
+    /**
+     * Plain A panels deeper than this are packed by 16 x 16 turns in registers, shallower ones by scalar copies: at
+     * depth 1024 a panel (48 KiB) no longer sits in L1 while its 12 rows are copied one after another, and the
+     * turns packed 1024 x 1024 in 0.30 ms against 0.52; at depth 512 the copies were as fast or faster (0.15-0.19
+     * ms against 0.18-0.27 for 1024 x 512).
+     */
+    private static final int TURN_DEPTH = 512;
+
     /** Per-thread packing buffers, grown on demand (kernel-private scratch, never visible to callers). */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -115,7 +123,7 @@ final class GemmPacked {
             int base = ir * kc;
             int row0 = i0 + ir;
             int p = 0;
-            if (L == 16 && rows == MR && row0 + L <= g.m()) {
+            if (L == 16 && rows == MR && row0 + L <= g.m() && kc > TURN_DEPTH) {
                 // op(A)(i, p) = a[i * lda + p]: 16 rows x 16 depth steps turned in registers (the panel's 12 rows
                 // and 4 below it, which exist), each depth step written as one 16-lane vector at stride MR. The 4
                 // extra lanes spill into the next step's slots, which that step then overwrites; the last step's
