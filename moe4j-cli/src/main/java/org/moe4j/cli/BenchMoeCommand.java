@@ -16,6 +16,7 @@ import org.moe4j.kernel.Backend;
 import org.moe4j.kernel.Gemm;
 import org.moe4j.kernel.Parallel;
 import org.moe4j.moe.ExpertImpl;
+import org.moe4j.moe.Experts;
 import org.moe4j.moe.MoeConfig;
 import org.moe4j.moe.MoeLayer;
 import org.moe4j.moe.MoeOutput;
@@ -83,12 +84,16 @@ final class BenchMoeCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and inputs.")
     long seed;
 
-    @Option(names = "--dense-peer", description = "Also time a dense SGEMM of one expert's shape ([tokens*k/experts, "
-            + "dim] x [dim, hidden]) doing the FLOPs of each iteration, right after it, and report the ratio.")
+    @Option(names = "--dense-peer", description = {"Also time two dense peers right after each iteration and report "
+            + "the layer's speed as a ratio to each: a dense SGEMM of one expert's shape ([tokens*k/experts, dim] x "
+            + "[dim, hidden], operands reused) doing the FLOPs of the iteration, and a dense FFN of the experts' kind "
+            + "with hidden = top-k x hidden on the same tokens (the same FLOPs, the same ops and GEMM, fresh "
+            + "activations), forward or forward+backward as the layer."})
     boolean densePeer;
 
-    @Option(names = "--json", description = "Print one JSON line: op, the parameters, ms (mean), bestMs, cpuMs (the calling thread's CPU "
-                    + "time), tokensPerSecond, gflops, assignments; with --dense-peer the dense GFLOP/s and the ratios.")
+    @Option(names = "--json", description = "Print one JSON line: op, the parameters, ms (mean), bestMs, cpuMs and "
+                    + "bestCpuMs (the calling thread's CPU time, mean and least), tokensPerSecond, gflops, assignments; "
+                    + "with --dense-peer each peer's GFLOP/s and the ratios to it.")
     boolean json;
 
     @Override
@@ -112,11 +117,13 @@ final class BenchMoeCommand implements Callable<Integer> {
         // SwiGLU: gate, up and down projections, 2 FLOPs per multiply-add; backward does dx and dW, twice forward.
         double flopsPerAssignment = (double) layer.experts().flopsPerRow() * (backward ? 3 : 1);
         DensePeer dense = densePeer ? new DensePeer(rng.split(), flopsPerAssignment * tokens * topK) : null;
+        FfnPeer ffn = densePeer ? new FfnPeer(config, rng.split(), input, upstream, backward) : null;
 
         long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
         while (System.nanoTime() < warmupEnd) {
             step.run();
             if (dense != null) dense.run();
+            if (ffn != null) ffn.run();
         }
 
         long budget = (long) (seconds * 1e9);
@@ -124,24 +131,31 @@ final class BenchMoeCommand implements Callable<Integer> {
         long layerNanos = 0, bestLayer = Long.MAX_VALUE, denseNanos = 0, bestDense = Long.MAX_VALUE;
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         boolean cpuClock = mx.isCurrentThreadCpuTimeSupported();
-        long layerCpu = 0;
+        long layerCpu = 0, bestLayerCpu = Long.MAX_VALUE, bestDenseCpu = Long.MAX_VALUE;
         long start = System.nanoTime();
         do {
             long c0 = cpuClock ? mx.getCurrentThreadCpuTime() : 0;
             long t0 = System.nanoTime();
             assignments = step.run();
             long t = System.nanoTime() - t0;
-            if (cpuClock) layerCpu += mx.getCurrentThreadCpuTime() - c0;
+            if (cpuClock) {
+                long c = mx.getCurrentThreadCpuTime() - c0;
+                layerCpu += c;
+                bestLayerCpu = Math.min(bestLayerCpu, c);
+            }
             layerNanos += t;
             bestLayer = Math.min(bestLayer, t);
+            // The peers right after the layer, so that all see the same load on a shared machine.
             if (dense != null) {
-                // Right after the layer, so both see the same load on a shared machine.
+                c0 = cpuClock ? mx.getCurrentThreadCpuTime() : 0;
                 t0 = System.nanoTime();
                 dense.run();
                 t = System.nanoTime() - t0;
+                if (cpuClock) bestDenseCpu = Math.min(bestDenseCpu, mx.getCurrentThreadCpuTime() - c0);
                 denseNanos += t;
                 bestDense = Math.min(bestDense, t);
             }
+            if (ffn != null) ffn.timed(mx, cpuClock);
             iterations++;
         } while (System.nanoTime() - start < budget);
 
@@ -151,26 +165,31 @@ final class BenchMoeCommand implements Callable<Integer> {
         // With one thread this is all the kernel work (not GC); other processes on the machine inflate it far
         // less than the wall clock.
         result.cpuMs = cpuClock ? layerCpu / 1e6 / iterations : Double.NaN;
+        result.bestCpuMs = cpuClock ? bestLayerCpu / 1e6 : Double.NaN;
         result.assignments = assignments;
         result.iterations = iterations;
         double flops = flopsPerAssignment * assignments;
+        result.flops = flops;
         result.gflops = flops / (result.ms * 1e6);
         result.bestGflops = flops / bestLayer;
         if (dense != null) {
             result.dense = dense;
             result.denseGflops = dense.flops() * iterations / denseNanos;
             result.bestDenseGflops = dense.flops() / bestDense;
+            result.bestDenseCpuMs = cpuClock ? bestDenseCpu / 1e6 : Double.NaN;
         }
+        result.ffn = ffn;
         print(result);
         return 0;
     }
 
     /** What one run measured. */
     private static final class Result {
-        double ms, bestMs, cpuMs, gflops, bestGflops;
+        double ms, bestMs, cpuMs, bestCpuMs, flops, gflops, bestGflops;
         long assignments, iterations;
         DensePeer dense;
-        double denseGflops, bestDenseGflops;
+        double denseGflops, bestDenseGflops, bestDenseCpuMs;
+        FfnPeer ffn;
     }
 
     /**
@@ -197,6 +216,72 @@ final class BenchMoeCommand implements Callable<Integer> {
         void run() {
             for (int i = 0; i < calls; i++) Gemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
             if (Float.isNaN(c[c.length / 2])) throw new Moe4jException("dense peer produced NaN from finite inputs");
+        }
+    }
+
+    /**
+     * The fair dense peer: one dense FFN of the experts' kind whose hidden width is top-k x hidden, on the same
+     * tokens, so it does the FLOPs of a dropless layer iteration through the same ops, GEMM and transposes (an
+     * {@link Experts} bank of one expert over all rows, as shared experts run), with activations as fresh as the
+     * layer's. What the layer loses against it is the cost of routing, permutation, scatter and smaller GEMMs.
+     */
+    private static final class FfnPeer {
+        final int hidden;
+        private final Experts ffn;
+        private final Tensor input, upstream;
+        private final boolean backward;
+        private final int[] offsets;
+        long nanos, best = Long.MAX_VALUE, cpu, bestCpu = Long.MAX_VALUE;
+        long iterations;
+
+        FfnPeer(MoeConfig config, Rng rng, Tensor input, Tensor upstream, boolean backward) {
+            this.hidden = config.topK() * config.hidden();
+            this.ffn = new Experts(config.expertKind(), 1, config.dim(), hidden, config.expertBias(), rng);
+            this.input = input;
+            this.upstream = upstream;
+            this.backward = backward;
+            this.offsets = new int[] {0, input.dim(0)};
+        }
+
+        double flops() {
+            return (double) ffn.flopsPerRow() * input.dim(0) * (backward ? 3 : 1);
+        }
+
+        void run() {
+            Variable out;
+            if (backward) {
+                ffn.zeroGrad();
+                out = ffn.forward(Variable.parameter(input), offsets);
+                out.backward(upstream);
+            } else {
+                try (GradMode scope = GradMode.off()) {
+                    out = ffn.forward(Variable.constant(input), offsets);
+                }
+            }
+            if (Float.isNaN(out.value().get(0, 0))) throw new Moe4jException("dense FFN peer produced NaN from finite inputs");
+        }
+
+        void timed(ThreadMXBean mx, boolean cpuClock) {
+            long c0 = cpuClock ? mx.getCurrentThreadCpuTime() : 0;
+            long t0 = System.nanoTime();
+            run();
+            long t = System.nanoTime() - t0;
+            if (cpuClock) {
+                long c = mx.getCurrentThreadCpuTime() - c0;
+                cpu += c;
+                bestCpu = Math.min(bestCpu, c);
+            }
+            nanos += t;
+            best = Math.min(best, t);
+            iterations++;
+        }
+
+        double gflops() {
+            return flops() * iterations / nanos;
+        }
+
+        double bestGflops() {
+            return flops() / best;
         }
     }
 
@@ -252,6 +337,7 @@ final class BenchMoeCommand implements Callable<Integer> {
             line.put("ms", r.ms);
             line.put("bestMs", r.bestMs);
             line.put("cpuMs", r.cpuMs);
+            line.put("bestCpuMs", r.bestCpuMs);
             line.put("tokensPerSecond", tokensPerSecond);
             line.put("gflops", r.gflops);
             line.put("bestGflops", r.bestGflops);
@@ -266,24 +352,58 @@ final class BenchMoeCommand implements Callable<Integer> {
                 dense.put("callsPerIteration", r.dense.calls);
                 dense.put("gflops", r.denseGflops);
                 dense.put("bestGflops", r.bestDenseGflops);
+                dense.put("bestCpuMs", r.bestDenseCpuMs);
                 line.put("ratioToDense", r.gflops / r.denseGflops);
                 line.put("bestRatioToDense", r.bestGflops / r.bestDenseGflops);
+                line.put("cpuRatioToDense", cpuRatio(r, r.dense.flops(), r.bestDenseCpuMs));
+            }
+            if (r.ffn != null) {
+                FfnPeer f = r.ffn;
+                ObjectNode ffn = line.putObject("denseFfn");
+                ffn.put("tokens", tokens);
+                ffn.put("dim", dim);
+                ffn.put("hidden", f.hidden);
+                ffn.put("gflops", f.gflops());
+                ffn.put("bestGflops", f.bestGflops());
+                ffn.put("cpuMs", f.cpu / 1e6 / f.iterations);
+                ffn.put("bestCpuMs", f.bestCpu / 1e6);
+                line.put("ratioToDenseFfn", r.gflops / f.gflops());
+                line.put("bestRatioToDenseFfn", r.bestGflops / f.bestGflops());
+                line.put("cpuRatioToDenseFfn", cpuRatio(r, f.flops(), f.bestCpu / 1e6));
             }
             out.println(Json.line(line));
         } else {
             out.printf(Locale.ROOT, "moe dim=%d hidden=%d experts=%d top-k=%d tokens=%d router=%s impl=%s %s, %d threads, "
-                    + "%s backend: %.2f ms per iteration (best %.2f, calling thread's CPU %.2f), %.0f tokens/s, %.2f GFLOP/s "
-                    + "(%d assignments, %d iterations)%n", dim, hidden, experts, topK, tokens, router, impl,
+                    + "%s backend: %.2f ms per iteration (best %.2f, calling thread's CPU %.2f, least %.2f), %.0f tokens/s, %.2f "
+                    + "GFLOP/s (%d assignments, %d iterations)%n", dim, hidden, experts, topK, tokens, router, impl,
                     backward ? "forward+backward" : "forward", Parallel.threads(), backend, r.ms, r.bestMs, r.cpuMs,
+                    r.bestCpuMs,
                     tokensPerSecond, r.gflops, r.assignments, r.iterations);
             if (r.dense != null) {
-                out.printf(Locale.ROOT, "dense peer sgemm m=%d n=%d k=%d x %d per iteration: %.2f GFLOP/s (best %.2f); the "
-                        + "layer runs at %.2fx its speed (%.2fx by best iterations)%n", r.dense.m, r.dense.n, r.dense.k,
-                        r.dense.calls, r.denseGflops, r.bestDenseGflops, r.gflops / r.denseGflops,
-                        r.bestGflops / r.bestDenseGflops);
+                out.printf(Locale.ROOT, "dense peer sgemm m=%d n=%d k=%d x %d per iteration: %.2f GFLOP/s (best %.2f, least "
+                        + "CPU %.2f ms); the layer runs at %.2fx its speed (%.2fx by best iterations, %.2fx by least CPU "
+                        + "time)%n", r.dense.m, r.dense.n, r.dense.k, r.dense.calls, r.denseGflops, r.bestDenseGflops,
+                        r.bestDenseCpuMs, r.gflops / r.denseGflops, r.bestGflops / r.bestDenseGflops,
+                        cpuRatio(r, r.dense.flops(), r.bestDenseCpuMs));
+            }
+            if (r.ffn != null) {
+                FfnPeer f = r.ffn;
+                out.printf(Locale.ROOT, "dense peer FFN tokens=%d dim=%d hidden=%d: %.2f GFLOP/s (best %.2f, calling thread's "
+                        + "CPU %.2f ms, least %.2f); the layer runs at %.2fx its speed (%.2fx by best iterations, %.2fx "
+                        + "by least CPU time)%n", tokens, dim, f.hidden, f.gflops(), f.bestGflops(), f.cpu / 1e6 / f.iterations,
+                        f.bestCpu / 1e6, r.gflops / f.gflops(), r.bestGflops / f.bestGflops(),
+                        cpuRatio(r, f.flops(), f.bestCpu / 1e6));
             }
         }
         out.flush();
+    }
+
+    /**
+     * The layer's speed over a peer's by the least CPU time of each per FLOP (NaN without a CPU clock): with one
+     * thread, the steadiest ratio on a busy machine.
+     */
+    private static double cpuRatio(Result r, double peerFlops, double peerBestCpuMs) {
+        return (r.flops / r.bestCpuMs) / (peerFlops / peerBestCpuMs);
     }
 
     /** Bad flags are usage errors (exit 2) that name the flag; returns the chosen implementation. */

@@ -278,10 +278,30 @@ class MainTest {
         assertEquals(line.get("gflops").asDouble() / dense.get("gflops").asDouble(), line.get("ratioToDense").asDouble(), 1e-9);
         assertEquals(line.get("bestGflops").asDouble() / dense.get("bestGflops").asDouble(),
                 line.get("bestRatioToDense").asDouble(), 1e-9);
+        // the same FLOPs per iteration, so the CPU-time ratio is the peer's least CPU time over the layer's
+        assertEquals(dense.get("bestCpuMs").asDouble() / line.get("bestCpuMs").asDouble(),
+                line.get("cpuRatioToDense").asDouble(), 1e-9);
+        // the fair peer: one dense FFN, hidden = top-k x hidden, over the same 40 tokens
+        JsonNode ffn = line.get("denseFfn");
+        assertEquals(40, ffn.get("tokens").asInt());
+        assertEquals(16, ffn.get("dim").asInt());
+        assertEquals(64, ffn.get("hidden").asInt());
+        assertTrue(ffn.get("gflops").asDouble() > 0 && ffn.get("bestGflops").asDouble() >= ffn.get("gflops").asDouble(),
+                line.toString());
+        assertTrue(ffn.get("bestCpuMs").asDouble() > 0 && ffn.get("cpuMs").asDouble() >= ffn.get("bestCpuMs").asDouble(),
+                line.toString());
+        assertEquals(line.get("gflops").asDouble() / ffn.get("gflops").asDouble(), line.get("ratioToDenseFfn").asDouble(),
+                1e-9);
+        assertEquals(line.get("bestGflops").asDouble() / ffn.get("bestGflops").asDouble(),
+                line.get("bestRatioToDenseFfn").asDouble(), 1e-9);
+        // equal FLOPs per iteration (dropless), so the CPU-time ratio is the peer's least CPU time over the layer's
+        assertEquals(ffn.get("bestCpuMs").asDouble() / line.get("bestCpuMs").asDouble(),
+                line.get("cpuRatioToDenseFfn").asDouble(), 1e-9);
         Run text = run("bench", "moe", "--dim", "8", "--hidden", "8", "--experts", "2", "--top-k", "1", "--tokens", "8",
                 "--dense-peer", "--warmup", "0", "--seconds", "0.02");
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("dense peer sgemm m=4 n=8 k=8 x 6 per iteration"), text.out());
+        assertTrue(text.out().contains("dense peer FFN tokens=8 dim=8 hidden=8: "), text.out());
     }
 
     @Test

@@ -170,18 +170,25 @@ public final class Gemm {
         }
     }
 
-    /** The float path with arguments already checked; {@code threads} false keeps it on the calling thread. */
+    /**
+     * The float path with arguments already checked; {@code threads} false keeps it on the calling thread. The
+     * problem's epilogue, if any, sees every block of C once it is final (the packed path: each block of rows and
+     * columns it packs for; the others: the whole of C, or each thread's columns).
+     */
     static void sgemm(GemmProblem g, boolean threads) {
         int m = g.m();
         int n = g.n();
         int k = g.k();
         if (m == 0 || n == 0) return;
+        GemmEpilogue epilogue = g.epilogue();
         if (k == 0 || g.alpha() == 0f) {
             scale(g);
+            if (epilogue != null) epilogue.apply(g, 0, m, 0, n);
             return;
         }
         if (!Backend.vector()) {
             referenceFloat(g);
+            if (epilogue != null) epilogue.apply(g, 0, m, 0, n);
             return;
         }
         long macs = (long) m * n * k;
@@ -197,6 +204,7 @@ public final class Gemm {
                 int j1 = Math.min(n, to * unit);
                 if (transposed) GemmSmall.transposedB(g, j0, j1);
                 else GemmSmall.rows(g, j0, j1);
+                if (epilogue != null) epilogue.apply(g, 0, m, j0, j1);
             });
             return;
         }

@@ -14,7 +14,7 @@ import org.moe4j.tensor.Tensor;
  */
 public final class GluKernels {
     private static final VectorSpecies<Float> S = Backend.FLOATS;
-    private static final int BLOCK = 1 << 11; // exp(-gate) of one block goes to the output first, and stays in L1
+    private static final int BLOCK = 1 << 11; // sigmoid(gate) of one block goes to dUp first, and stays in L1
     private static final int GRAIN = 1 << 14;
 
     private GluKernels() {}
@@ -81,29 +81,54 @@ public final class GluKernels {
         return new Tensor[] {dGate, dUp};
     }
 
-    /** o[i] = g / (1 + exp(-g)) * u over [b, e): exp(-g) into o first. */
+    /** o[i] = g / (1 + exp(-g)) * u over [b, e), exp(-g) in registers. */
     private static void forwardBlock(float[] g, int og, float[] u, int ou, float[] o, int b, int e) {
-        negate(g, og, o, b, e);
-        VectorMath.exp(o, b, 0f, o, b, e - b);
         int i = b;
         for (int upper = b + S.loopBound(e - b); i < upper; i += S.length()) {
             FloatVector x = FloatVector.fromArray(S, g, og + i);
-            x.div(FloatVector.fromArray(S, o, i).add(1f)).mul(FloatVector.fromArray(S, u, ou + i)).intoArray(o, i);
+            x.div(VectorMath.exp(x.neg()).add(1f)).mul(FloatVector.fromArray(S, u, ou + i)).intoArray(o, i);
         }
-        for (; i < e; i++) o[i] = g[og + i] / (o[i] + 1f) * u[ou + i];
+        for (; i < e; i++) {
+            float x = g[og + i];
+            o[i] = x / (VectorMath.exp(-x) + 1f) * u[ou + i];
+        }
     }
 
-    /** Both gradients over [b, e): exp(-g) into dg first. */
+    /**
+     * A GEMM epilogue for the product that gives dh (the gradient of {@code h = silu(gate) * up}): as each block of
+     * C (dh) becomes final, overwrites it with dGate and writes dUp, so dh is never stored whole. {@code gate},
+     * {@code up} and {@code dUp} are laid out as C is. Bit for bit what {@link #swigluBackward} gives.
+     */
+    static GemmEpilogue swigluBackwardEpilogue(float[] gate, float[] up, float[] dUp) {
+        return (g, i0, i1, j0, j1) -> {
+            float[] c = g.c();
+            for (int i = i0; i < i1; i++) {
+                int end = g.offC() + i * g.ldc() + j1;
+                for (int b = end - (j1 - j0); b < end; b += BLOCK) {
+                    backwardBlock(gate, 0, up, 0, c, 0, c, dUp, b, Math.min(end, b + BLOCK));
+                }
+            }
+        };
+    }
+
+    /**
+     * Both gradients over [b, e): sigmoid(g) into du first (exp in registers; one loop for all of it would pass
+     * C2's inlining budget and leave exp's vectors boxed), then the rest. Each element's dh is read before its dg
+     * is written, so dg may be d itself (same offset).
+     */
     private static void backwardBlock(float[] g, int og, float[] u, int ou, float[] d, int od, float[] dg, float[] du,
             int b, int e) {
-        negate(g, og, dg, b, e);
-        VectorMath.exp(dg, b, 0f, dg, b, e - b);
         FloatVector one = FloatVector.broadcast(S, 1f);
         int i = b;
         for (int upper = b + S.loopBound(e - b); i < upper; i += S.length()) {
+            one.div(VectorMath.exp(FloatVector.fromArray(S, g, og + i).neg()).add(1f)).intoArray(du, i);
+        }
+        for (; i < e; i++) du[i] = 1f / (VectorMath.exp(-g[og + i]) + 1f);
+        i = b;
+        for (int upper = b + S.loopBound(e - b); i < upper; i += S.length()) {
             FloatVector x = FloatVector.fromArray(S, g, og + i);
             FloatVector dh = FloatVector.fromArray(S, d, od + i);
-            FloatVector s = one.div(FloatVector.fromArray(S, dg, i).add(1f));
+            FloatVector s = FloatVector.fromArray(S, du, i);
             FloatVector silu = x.mul(s);
             dh.mul(silu).intoArray(du, i);
             // s (1 + x (1 - s)) = s + silu (1 - s)
@@ -112,19 +137,11 @@ public final class GluKernels {
         }
         for (; i < e; i++) {
             float x = g[og + i], dh = d[od + i];
-            float s = 1f / (dg[i] + 1f);
+            float s = du[i];
             float silu = x * s;
             du[i] = dh * silu;
             dg[i] = dh * u[ou + i] * Math.fma(silu, 1f - s, s);
         }
-    }
-
-    private static void negate(float[] x, int ox, float[] o, int b, int e) {
-        int i = b;
-        for (int upper = b + S.loopBound(e - b); i < upper; i += S.length()) {
-            FloatVector.fromArray(S, x, ox + i).neg().intoArray(o, i);
-        }
-        for (; i < e; i++) o[i] = -x[ox + i];
     }
 
     private static void check(String op, Tensor a, Tensor b) {

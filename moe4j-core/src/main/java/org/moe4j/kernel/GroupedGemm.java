@@ -99,6 +99,68 @@ public final class GroupedGemm {
         return dw;
     }
 
+    /**
+     * The gradients {dGate, dUp} of {@code h = silu(gate) * up} ([rows, hidden] each) when h feeds the down
+     * projection downW [groups, out, hidden] and dy [rows, out] is the gradient of its output: {@code dh_g = dy_g
+     * downW_g} is computed with the SwiGLU backward as its epilogue, which overwrites each block of dh with dGate
+     * while it is in cache, so dh is never stored whole. The same bits as {@link #backwardInput} then {@link
+     * GluKernels#swigluBackward} (which is what other dtypes and the scalar backend run).
+     */
+    public static Tensor[] backwardSwiglu(Tensor dy, Tensor downW, Tensor gate, Tensor up, int[] offsets) {
+        if (downW.rank() != 3 || downW.dim(0) + 1 != offsets.length) {
+            throw ShapeException.of("groupedSwiglu backward", "down weights must be [groups, out, hidden] with one group "
+                    + "per offset pair (" + offsets.length + " offsets)", downW.shape());
+        }
+        int out = downW.dim(1), hidden = downW.dim(2);
+        checkRows("groupedSwiglu backward", dy, out, offsets);
+        checkRows("groupedSwiglu backward", gate, hidden, offsets);
+        if (!up.sameShape(gate)) throw ShapeException.of("groupedSwiglu backward", "gate and up differ", gate.shape(), up.shape());
+        boolean fresh = gate.isContiguous() && up.isContiguous() && gate.offset() == 0 && up.offset() == 0;
+        if (!fresh || !floats(dy, downW, gate, up)) {
+            return GluKernels.swigluBackward(gate, up, backwardInput(dy, downW, offsets));
+        }
+        int rows = dy.dim(0);
+        Tensor dGate = dy.newZeros(rows, hidden), dUp = dy.newZeros(rows, hidden);
+        GemmEpilogue swiglu = GluKernels.swigluBackwardEpilogue(gate.floats(), up.floats(), dUp.floats());
+        Tensor dyc = dy.contiguous(), wc = downW.contiguous();
+        eachRowPiece(offsets, (long) out * hidden, (g, r0, r1, threads) -> Gemm.sgemm(new GemmProblem(false, false,
+                r1 - r0, hidden, out, 1f, dyc.floats(), dyc.offset() + r0 * out, out, wc.floats(),
+                wc.offset() + g * out * hidden, hidden, 0f, dGate.floats(), r0 * hidden, hidden, swiglu), threads));
+        return new Tensor[] {dGate, dUp};
+    }
+
+    /**
+     * {@code dx += dy_g w_g} in place for each group: a second gradient with respect to x summed into the first by
+     * the GEMM itself (beta = 1), without a tensor for it. dx must be contiguous [rows, in]. With {@code out <=
+     * 1024} (one depth block) the same bits as adding {@link #backwardInput}; deeper, the blocks add onto dx one
+     * after another.
+     */
+    public static void backwardInputAdd(Tensor dy, Tensor w, int[] offsets, Tensor dx) {
+        if (w.rank() != 3 || w.dim(0) + 1 != offsets.length) {
+            throw ShapeException.of("groupedGemm backward", "w must be [groups, out, in] with one group per offset "
+                    + "pair (" + offsets.length + " offsets)", w.shape());
+        }
+        int out = w.dim(1), in = w.dim(2);
+        checkRows("groupedGemm backward", dy, out, offsets);
+        checkRows("groupedGemm backward", dx, in, offsets);
+        if (!dx.isContiguous()) throw ShapeException.of("groupedGemm backward", "dx must be contiguous", dx.shape());
+        if (!floats(dy, w, dx)) {
+            Elementwise.addInPlace(dx, backwardInput(dy, w, offsets));
+            return;
+        }
+        Tensor dyc = dy.contiguous(), wc = w.contiguous();
+        eachRowPiece(offsets, (long) in * out, (g, r0, r1, threads) -> Gemm.sgemm(new GemmProblem(false, false,
+                r1 - r0, in, out, 1f, dyc.floats(), dyc.offset() + r0 * out, out, wc.floats(), wc.offset() + g * out * in,
+                in, 1f, dx.floats(), dx.offset() + r0 * in, in), threads));
+    }
+
+    /** Whether the float GEMM runs: the vector backend and F32 throughout (else the reference, in any dtype). */
+    private static boolean floats(Tensor... ts) {
+        if (!Backend.vector()) return false;
+        for (Tensor t : ts) if (t.dtype() != DType.F32) return false;
+        return true;
+    }
+
     /** A GEMM over rows [r0, r1) of group g; {@code threads} false keeps it on the calling thread. */
     private interface RowPiece {
         void run(int group, int r0, int r1, boolean threads);
@@ -189,7 +251,7 @@ public final class GroupedGemm {
 
     private static void gemm(boolean ta, boolean tb, int m, int n, int k, Tensor a, int offA, int lda, Tensor b,
             int offB, int ldb, Tensor c, int offC, int ldc, boolean threads) {
-        if (Backend.vector() && a.dtype() == DType.F32 && b.dtype() == DType.F32 && c.dtype() == DType.F32) {
+        if (floats(a, b, c)) {
             Gemm.sgemm(new GemmProblem(ta, tb, m, n, k, 1f, a.floats(), offA, lda, b.floats(), offB, ldb, 0f,
                     c.floats(), offC, ldc), threads);
         } else {

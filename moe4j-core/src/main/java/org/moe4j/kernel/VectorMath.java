@@ -58,24 +58,7 @@ public final class VectorMath {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (int upper = S.loopBound(n); i < upper; i += l) {
-            FloatVector v = FloatVector.fromArray(S, x, ox + i).add(shift);
-            FloatVector c = v.max(MIN).min(MAX);
-            FloatVector kf = c.lanewise(VectorOperators.FMA, LOG2E, ROUNDER).sub(ROUNDER);
-            FloatVector r = kf.lanewise(VectorOperators.FMA, -LN2_HI, c);
-            r = kf.lanewise(VectorOperators.FMA, -LN2_LO, r);
-            FloatVector p = r.lanewise(VectorOperators.FMA, C7, C6);
-            p = p.lanewise(VectorOperators.FMA, r, C5);
-            p = p.lanewise(VectorOperators.FMA, r, C4);
-            p = p.lanewise(VectorOperators.FMA, r, C3);
-            p = p.lanewise(VectorOperators.FMA, r, C2);
-            p = p.lanewise(VectorOperators.FMA, r, 1f);
-            p = p.lanewise(VectorOperators.FMA, r, 1f);
-            IntVector k = (IntVector) kf.convert(VectorOperators.F2I, 0);
-            IntVector k1 = k.lanewise(VectorOperators.ASHR, 1);
-            IntVector k2 = k.sub(k1);
-            FloatVector s1 = k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            FloatVector s2 = k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            FloatVector e = p.mul(s1).mul(s2);
+            FloatVector e = exp(FloatVector.fromArray(S, x, ox + i).add(shift));
             if (o != null) e.intoArray(o, oo + i);
             acc = acc.add(e);
         }
@@ -86,6 +69,31 @@ public final class VectorMath {
             sum += e;
         }
         return sum;
+    }
+
+    /**
+     * exp of each lane, the lane function of {@link #exp(float[], int, float, float[], int, int)} and bit-identical
+     * to {@link #exp(float)}: for kernels that need exp(x) in registers, in a loop of their own (small enough to
+     * be inlined there, so the vectors stay in registers).
+     */
+    static FloatVector exp(FloatVector v) {
+        FloatVector c = v.max(MIN).min(MAX);
+        FloatVector kf = c.lanewise(VectorOperators.FMA, LOG2E, ROUNDER).sub(ROUNDER);
+        FloatVector r = kf.lanewise(VectorOperators.FMA, -LN2_HI, c);
+        r = kf.lanewise(VectorOperators.FMA, -LN2_LO, r);
+        FloatVector p = r.lanewise(VectorOperators.FMA, C7, C6);
+        p = p.lanewise(VectorOperators.FMA, r, C5);
+        p = p.lanewise(VectorOperators.FMA, r, C4);
+        p = p.lanewise(VectorOperators.FMA, r, C3);
+        p = p.lanewise(VectorOperators.FMA, r, C2);
+        p = p.lanewise(VectorOperators.FMA, r, 1f);
+        p = p.lanewise(VectorOperators.FMA, r, 1f);
+        IntVector k = (IntVector) kf.convert(VectorOperators.F2I, 0);
+        IntVector k1 = k.lanewise(VectorOperators.ASHR, 1);
+        IntVector k2 = k.sub(k1);
+        FloatVector s1 = k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(s1).mul(s2);
     }
 
     /** The lanes of {@code v} added in lane order. */

@@ -137,6 +137,10 @@ public final class Experts extends Module {
     /** The FFN of {@code kind} with per-group weights: up/gate [groups, hidden, dim], down [groups, dim, hidden]. */
     private static Variable ffn(ExpertKind kind, Variable rows, int[] offsets, Variable upW, Variable gateW,
             Variable downW, Variable upB, Variable downB) {
+        if (kind == ExpertKind.SWIGLU && upB == null && downB == null) {
+            // One op: its SwiGLU runs inside the GEMMs, saving passes over the largest activations.
+            return GroupedMatmul.swigluExperts(rows, gateW, upW, downW, offsets);
+        }
         Variable h = GroupedMatmul.apply(rows, upW, offsets);
         if (upB != null) h = GroupedMatmul.addBias(h, upB, offsets);
         h = switch (kind) {

@@ -1,6 +1,7 @@
 package org.moe4j.autograd;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -101,6 +102,65 @@ class GroupedMatmulTest {
             }
         } finally {
             Parallel.setThreads(saved);
+        }
+    }
+
+    @Test
+    void gradcheckOfSwigluExpertsWithAnEmptyGroup() {
+        Rng rng = new Rng(15);
+        int[] offsets = {0, 3, 3, 7};
+        Tensor x = TestData.randn64(rng, 7, 5);
+        Tensor gw = TestData.randn64(rng, 3, 6, 5), uw = TestData.randn64(rng, 3, 6, 5), dw = TestData.randn64(rng, 3, 4, 6);
+        GradCheck.Result r = GradCheck.check(v -> GroupedMatmul.swigluExperts(v[0], v[1], v[2], v[3], offsets), x, gw, uw,
+                dw);
+        assertTrue(r.passed(), r.toString());
+    }
+
+    /** The fused op gives the composed ops' value and every gradient bit for bit (hidden within one depth block). */
+    @Test
+    void swigluExpertsEqualTheComposedOpsBitForBit() {
+        Rng rng = new Rng(16);
+        int[] offsets = {0, 130, 131, 131, 300};
+        Tensor x = TestData.randn(rng, 300, 37), seed = TestData.randn(rng, 300, 29);
+        Tensor gw = TestData.randn(rng, 4, 53, 37), uw = TestData.randn(rng, 4, 53, 37), dw = TestData.randn(rng, 4, 29, 53);
+        Variable[] fused = {Variable.parameter(x), Variable.parameter(gw), Variable.parameter(uw), Variable.parameter(dw)};
+        Variable y = GroupedMatmul.swigluExperts(fused[0], fused[1], fused[2], fused[3], offsets);
+        assertEquals("swigluExperts", y.op());
+        y.backward(seed);
+        Variable[] composed = {Variable.parameter(x), Variable.parameter(gw), Variable.parameter(uw), Variable.parameter(dw)};
+        Variable h = Glu.swiglu(GroupedMatmul.apply(composed[0], composed[1], offsets),
+                GroupedMatmul.apply(composed[0], composed[2], offsets));
+        Variable z = GroupedMatmul.apply(h, composed[3], offsets);
+        z.backward(seed);
+        assertArrayEquals(z.value().toFloatArray(), y.value().toFloatArray());
+        String[] names = {"x", "gate", "up", "down"};
+        for (int i = 0; i < 4; i++) {
+            assertArrayEquals(composed[i].grad().toFloatArray(), fused[i].grad().toFloatArray(), names[i]);
+        }
+    }
+
+    @Test
+    void swigluExpertsNameThemselvesWhenWeightsDisagree() {
+        Variable x = Variable.parameter(Tensor.zeros(4, 3));
+        ShapeException e = assertThrows(ShapeException.class, () -> GroupedMatmul.swigluExperts(x,
+                Variable.parameter(Tensor.zeros(2, 5, 3)), Variable.parameter(Tensor.zeros(2, 6, 3)),
+                Variable.parameter(Tensor.zeros(2, 3, 5)), new int[] {0, 2, 4}));
+        assertTrue(e.getMessage().contains("swigluExperts"), e.getMessage());
+    }
+
+    @Test
+    void swigluExpertsWithoutAGradientAreTheInferenceComposition() {
+        Rng rng = new Rng(17);
+        int[] offsets = {0, 2, 5};
+        Variable x = Variable.constant(TestData.randn(rng, 5, 8));
+        Variable gw = Variable.parameter(TestData.randn(rng, 2, 12, 8)), uw = Variable.parameter(TestData.randn(rng, 2, 12, 8));
+        Variable dw = Variable.parameter(TestData.randn(rng, 2, 8, 12));
+        try (GradMode scope = GradMode.off()) {
+            Variable y = GroupedMatmul.swigluExperts(x, gw, uw, dw, offsets);
+            Variable z = GroupedMatmul.apply(Glu.swiglu(GroupedMatmul.apply(x, gw, offsets),
+                    GroupedMatmul.apply(x, uw, offsets)), dw, offsets);
+            assertEquals("groupedMatmul", y.op());
+            assertArrayEquals(z.value().toFloatArray(), y.value().toFloatArray());
         }
     }
 
