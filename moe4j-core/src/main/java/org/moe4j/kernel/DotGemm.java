@@ -32,6 +32,12 @@ public final class DotGemm {
     private static final int UNIT = L == 16 ? 16 : NR;
     /** x rows per register tile. */
     static final int MR = 4;
+    /**
+     * Depth from which several x rows take the MR x NR tiles rather than the butterfly: each of their outputs ends
+     * in its own lane tree, which the butterfly shares among 16, so they win only over a long enough depth
+     * (one thread, m 32-128: 0.65x the butterfly's speed at k 256, 1.3-2x at k 1024).
+     */
+    private static final int TILE_DEPTH = 512;
     /** Multiply-adds per thread below which a hand-off to the pool costs more than it saves. */
     private static final long MACS_PER_THREAD = 1L << 18;
     // The tree's shuffles: lane i takes lane i ^ h (QuantizedMatmul's tiles use the same tree).
@@ -167,15 +173,16 @@ public final class DotGemm {
     }
 
     /**
-     * Output columns [j0, j1) for every row. Under MR rows (decoding), blocks of L weight rows meet one row at a
-     * time (their sums come out of {@link #tile1xL} as one vector); from MR rows on (a prompt, an expert's tokens)
-     * the MR x NR tiles run instead, which load a weight vector once for MR rows (1.5x the speed at 32 rows, one
-     * thread); then NR rows at a time, then single dot products at the edge. Every path is the same definition.
+     * Output columns [j0, j1) for every row. Under MR rows (decoding) or a short depth, blocks of L weight rows meet
+     * one row at a time (their sums come out of {@link #tile1xL} as one vector); from MR rows on (a prompt, an
+     * expert's tokens) over a depth of {@link #TILE_DEPTH} or more the MR x NR tiles run instead, which load a weight
+     * vector once for MR rows; then NR rows at a time, then single dot products at the edge. Every path is the same
+     * definition.
      */
     static void columns(int m, int k, float[] x, int offX, int ldx, float[] w, int offW, int ldw,
             float[] bias, int offBias, float[] y, int offY, int ldy, int j0, int j1) {
         int j = j0;
-        if (L == 16 && m < MR) {
+        if (L == 16 && (m < MR || k < TILE_DEPTH)) {
             for (; j + L <= j1; j += L) {
                 for (int i = 0; i < m; i++) tile1xL(k, x, offX + i * ldx, w, offW + j * ldw, ldw, bias, offBias + j,
                         y, offY + i * ldy + j);
