@@ -129,8 +129,9 @@ public final class GgufModel {
 
     /**
      * As {@link #readWeights(GgufFile, TransformerLm, GgufArchitecture)}; with {@code keepQuantized}, each matrix the
-     * file holds in a non-float32 format is copied to the heap as it is and held by its module ({@link
-     * org.moe4j.nn.Module#holdQuantized}), its float parameter released.
+     * file holds in a format the kernels compute in place ({@link org.moe4j.kernel.PackedWeight#supports}) is handed
+     * to its module ({@link org.moe4j.nn.Module#holdQuantized}), which repacks it into its own memory; its float
+     * parameter stays a placeholder. Other formats are decoded to float32.
      */
     public static void readWeights(GgufFile f, TransformerLm model, GgufArchitecture arch, boolean keepQuantized) {
         Map<String, Variable> params = model.namedParameters();
