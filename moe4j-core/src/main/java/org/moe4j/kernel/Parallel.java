@@ -1,10 +1,5 @@
 package org.moe4j.kernel;
 
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.moe4j.common.Moe4jException;
 
 /**
@@ -13,8 +8,8 @@ import org.moe4j.common.Moe4jException;
  *
  * <p>Work is split into contiguous chunks whose boundaries depend only on the range, the grain and the thread
  * count, and each chunk writes its own part of the output; so the same inputs and thread count give
- * bit-identical results. Calls made from inside a pool thread run inline, so nested parallel kernels cannot
- * deadlock.
+ * bit-identical results. The threads are a {@link WorkerCrew}, which the caller joins. Calls made from inside a
+ * job, or while another thread's job runs, run inline, so nested parallel kernels cannot deadlock.
  */
 public final class Parallel {
     /** A body over a half-open range [from, to). */
@@ -31,7 +26,7 @@ public final class Parallel {
 
     private static final ThreadLocal<Boolean> IN_POOL = ThreadLocal.withInitial(() -> false);
     private static volatile int threads = initialThreads();
-    private static ExecutorService pool;
+    private static volatile WorkerCrew crew;
 
     private Parallel() {}
 
@@ -56,27 +51,21 @@ public final class Parallel {
         if (n < 1) throw new Moe4jException("thread count must be at least 1, got " + n);
         if (n != threads) {
             threads = n;
-            if (pool != null) {
-                pool.shutdown();
-                pool = null;
+            if (crew != null) {
+                crew.stop();
+                crew = null;
             }
         }
     }
 
-    private static synchronized ExecutorService pool() {
-        if (pool == null) {
-            AtomicInteger id = new AtomicInteger();
-            ThreadFactory factory = r -> {
-                Thread t = new Thread(() -> {
-                    IN_POOL.set(true);
-                    r.run();
-                }, "moe4j-kernel-" + id.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            };
-            pool = Executors.newFixedThreadPool(Math.max(1, threads - 1), factory);
-        }
-        return pool;
+    private static WorkerCrew crew() {
+        WorkerCrew c = crew;
+        return c != null ? c : newCrew();
+    }
+
+    private static synchronized WorkerCrew newCrew() {
+        if (crew == null) crew = new WorkerCrew(Math.max(1, threads - 1), IN_POOL);
+        return crew;
     }
 
     /**
@@ -97,38 +86,9 @@ public final class Parallel {
     /** Runs {@code body} once for each of {@code chunks} near-equal contiguous ranges of [0, n). */
     public static void forChunks(int n, int chunks, ChunkBody body) {
         if (n <= 0 || chunks <= 0) return;
-        if (chunks == 1 || IN_POOL.get()) {
-            for (int c = 0; c < chunks; c++) body.run(c, start(n, chunks, c), start(n, chunks, c + 1));
-            return;
+        if (chunks > 1 && threads > 1 && !IN_POOL.get() && crew().tryRun(n, chunks, body)) return;
+        for (int c = 0; c < chunks; c++) {
+            body.run(c, WorkerCrew.start(n, chunks, c), WorkerCrew.start(n, chunks, c + 1));
         }
-        ExecutorService p = pool();
-        Future<?>[] futures = new Future<?>[chunks - 1];
-        for (int c = 1; c < chunks; c++) {
-            final int chunk = c;
-            futures[c - 1] = p.submit(() -> body.run(chunk, start(n, chunks, chunk), start(n, chunks, chunk + 1)));
-        }
-        Throwable failure = null;
-        try {
-            body.run(0, 0, start(n, chunks, 1));
-        } catch (Throwable t) {
-            failure = t;
-        }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (failure == null) failure = e.getCause();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) failure = e;
-            }
-        }
-        if (failure instanceof RuntimeException re) throw re;
-        if (failure instanceof Error err) throw err;
-        if (failure != null) throw new Moe4jException("parallel kernel failed: " + failure, failure);
-    }
-
-    private static int start(int n, int chunks, int c) {
-        return (int) ((long) n * c / chunks);
     }
 }
