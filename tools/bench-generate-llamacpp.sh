@@ -3,13 +3,17 @@
 # `moe4j bench generate --model`, interleaved (llama.cpp, moe4j, llama.cpp, moe4j ...) so that both see the same
 # machine load, and prints tokens/s of each, the ratios moe4j / llama.cpp and the load average.
 # Usage: tools/bench-generate-llamacpp.sh FILE.gguf [rounds]   (env: THREADS=2, PROMPT=128, GEN=64, REPS=3,
-#        LLAMA_BENCH=path, MOE4J_JAVA_OPTS for the JVM). llama.cpp keeps its KV cache in f16 (llama-bench accepts
-#        no f32 cache type), moe4j in f32.
+#        WARMUP=30, LLAMA_BENCH=path, MOE4J_JAVA_OPTS for the JVM). llama.cpp keeps its KV cache in f16 (llama-bench
+#        accepts no f32 cache type), moe4j in f32.
+# Both are timed warm: llama-bench after its warm-up run, moe4j after WARMUP seconds of untimed runs. A fresh JVM
+# runs the Vector API kernels in the JIT's lower tiers at first (the first 128-token prompt of the 0.7 GB Q8_0
+# model takes about 6 s), and with both cores busy the JIT settles only after some 20 s; a shorter warm-up times
+# the JIT rather than the kernels.
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 file="${1:?usage: $0 FILE.gguf [rounds]}"
 rounds="${2:-2}"
-threads="${THREADS:-2}" prompt="${PROMPT:-128}" gen="${GEN:-64}" reps="${REPS:-3}"
+threads="${THREADS:-2}" prompt="${PROMPT:-128}" gen="${GEN:-64}" reps="${REPS:-3}" warmup="${WARMUP:-30}"
 bench="${LLAMA_BENCH:-/work/llama.cpp-oracle/src/build/bin/llama-bench}"
 [ -x "$bench" ] || { echo "llama-bench not found at $bench; build it with tools/llamacpp/build.sh or set LLAMA_BENCH" >&2; exit 1; }
 
@@ -26,12 +30,12 @@ print(p, g)'
 }
 moe4j() {
   "$root/moe4j" bench generate --model "$file" --prompt-tokens "$prompt" --gen-tokens "$gen" --repeats "$reps" \
-    --threads "$threads" --json | python3 -c 'import sys, json
+    --warmup "$warmup" --threads "$threads" --json | python3 -c 'import sys, json
 r = json.loads(sys.stdin.read().strip().splitlines()[-1])
 print(r["meanPromptTokensPerSecond"], r["meanGenTokensPerSecond"])'
 }
 
-echo "file $file, $threads threads, prompt $prompt, generation $gen, $reps repetitions, $rounds rounds"
+echo "file $file, $threads threads, prompt $prompt, generation $gen, $reps repetitions, moe4j warm-up $warmup s, $rounds rounds"
 for ((i = 1; i <= rounds; i++)); do
   read -r lp lg < <(llama)
   read -r mp mg < <(moe4j)

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.moe4j.common.Moe4jException;
@@ -171,14 +172,14 @@ final class BenchGenerateCommand implements Callable<Integer> {
         KvCache cache = model.newCache();
         long c0 = cpuNanos();
         long t0 = System.nanoTime();
-        Tensor logits = model.forwardIncremental(new IntTensor(prompt, new int[] {prompt.length}), cache).logits().value();
+        Tensor logits = lastLogits(model, prompt, cache);
         int next = argmaxLast(logits);
         long t1 = System.nanoTime();
         long c1 = cpuNanos();
         int[] generated = new int[genTokens];
         for (int i = 0; i < genTokens; i++) {
             generated[i] = next;
-            logits = model.forwardIncremental(new IntTensor(new int[] {next}, new int[] {1}), cache).logits().value();
+            logits = lastLogits(model, new int[] {next}, cache);
             next = argmaxLast(logits);
         }
         long t2 = System.nanoTime();
@@ -186,11 +187,20 @@ final class BenchGenerateCommand implements Callable<Integer> {
         return new Run((t1 - t0) / 1e9, (t2 - t1) / 1e9, (c1 - c0) / 1e9, (c2 - c1) / 1e9, generated);
     }
 
-    /** The id of the largest logit at the last position of logits [1, T, vocab] (the lowest id on ties). */
+    /**
+     * The logits [1, vocab] after the last of {@code ids}, as generation computes them: the prompt's other positions
+     * get no output projection (llama-bench times its prompt the same way).
+     */
+    private static Tensor lastLogits(TransformerLm model, int[] ids, KvCache cache) {
+        return model.forwardIncremental(List.of(new IntTensor(ids, new int[] {ids.length})), List.of(cache), true)
+                .logits();
+    }
+
+    /** The id of the largest logit of logits [1, vocab] (the lowest id on ties). */
     private static int argmaxLast(Tensor logits) {
         Tensor c = logits.contiguous();
-        int v = c.dim(2);
-        int base = c.offset() + (c.dim(1) - 1) * v;
+        int v = c.dim(1);
+        int base = c.offset();
         float[] d = c.floats();
         int best = 0;
         for (int i = 1; i < v; i++) if (d[base + i] > d[base + best]) best = i;
