@@ -12,9 +12,9 @@ import org.moe4j.common.Moe4jException;
  * <p>Why not an executor. A decoding step makes some seventy parallel calls of 50-300 µs each. Handing each to
  * parked threads through a queue and waiting on futures cost 30-40 µs a call here (a parked thread, and a halted
  * virtual CPU, take that long to wake), a third of a small quantized product. So the workers spin for {@link
- * #SPIN_NANOS} after each job before they park, and the caller waits by spinning too. And chunks are claimed from a
- * shared counter: whoever is free takes the next one, caller included, so a worker that wakes late costs only the
- * share it did not take, never a wait.
+ * #SPIN_NANOS} after each job before they park, and the caller waits by spinning too. The caller runs chunk 0 and
+ * the others are claimed from a shared counter: whoever is free takes the next one, caller included, so a worker
+ * that wakes late costs only the share it did not take, never a wait.
  *
  * <p>Chunk boundaries depend only on the range and the chunk count, and each chunk runs exactly once, so which
  * thread runs a chunk changes no result.
@@ -55,6 +55,7 @@ final class WorkerCrew {
             for (Worker w : workers) {
                 if (w.parked) LockSupport.unpark(w);
             }
+            j.run(0); // the caller's own chunk: a thread keeps the same part of the data from call to call
             j.work();
             j.await();
         } finally {
@@ -84,7 +85,7 @@ final class WorkerCrew {
         final int n, chunks;
         final Parallel.ChunkBody body;
         final Thread caller;
-        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger next = new AtomicInteger(1); // chunk 0 is the caller's
         final AtomicInteger unfinished;
         final AtomicReference<Throwable> failure = new AtomicReference<>();
         volatile boolean callerParked;
@@ -98,16 +99,19 @@ final class WorkerCrew {
             this.unfinished = new AtomicInteger(chunks);
         }
 
-        /** Claims and runs chunks until none is left; a failure is kept (the first) and the other chunks still run. */
+        /** Claims and runs chunks until none is left. */
         void work() {
-            for (int c; (c = next.getAndIncrement()) < chunks; ) {
-                try {
-                    body.run(c, start(n, chunks, c), start(n, chunks, c + 1));
-                } catch (Throwable t) {
-                    failure.compareAndSet(null, t);
-                } finally {
-                    if (unfinished.decrementAndGet() == 0 && callerParked) LockSupport.unpark(caller);
-                }
+            for (int c; (c = next.getAndIncrement()) < chunks; ) run(c);
+        }
+
+        /** Runs chunk c; a failure is kept (the first) and the other chunks still run. */
+        void run(int c) {
+            try {
+                body.run(c, start(n, chunks, c), start(n, chunks, c + 1));
+            } catch (Throwable t) {
+                failure.compareAndSet(null, t);
+            } finally {
+                if (unfinished.decrementAndGet() == 0 && callerParked) LockSupport.unpark(caller);
             }
         }
 
