@@ -24,15 +24,16 @@ import org.moe4j.tensor.Tensor;
  * <p>Every output element is {@link DotGemm}'s definition on the decoded weights: one fixed sequence whatever m, the
  * tiling or the thread count, so a token's result is the same alone or in any batch, and equals decoding the matrix
  * and running {@link DotGemm} bit for bit. A block format's weight {@code q · d} (an int8 or 4-bit level times the
- * block's f16 scale) is exact in float32, so decoding loses nothing; Q4_K and Q6_K rows decode through {@link
- * org.moe4j.tensor.Quantization#dequantizeRow} (ggml's values bit for bit). {@link #matmulReference} is that
- * definition.
+ * block's f16 scale) is exact in float32, so decoding loses nothing; a K-quant's weight is formed by ggml's float
+ * operations in ggml's order ({@link PackedWeight} lists them), so it is ggml's value bit for bit. {@link
+ * #matmulReference} is that definition.
  *
- * <p>The fast path reads Q8_0/Q4_0 a tile at a time ({@link PackedWeight}): one x row meets the tile's 8 weight
- * rows, whose values lie in one contiguous run, decoding each chunk of 16 levels in registers, and the 8 lane trees
- * run side by side as a butterfly (one masked store of 8 outputs). Threads split whole tiles. For several x rows
- * (prefill) a tile is decoded once into a float panel that {@link DotGemm}'s register tiles then read. The 8-row
- * kernels are small enough for the JIT's first tier, so they run compiled from the first calls.
+ * <p>The fast path reads the block formats a tile at a time ({@link PackedWeight}): one x row meets the tile's 8
+ * weight rows, whose levels lie in one contiguous run, decoding each chunk of 16 levels in registers, and the 8 lane
+ * trees run side by side as a butterfly (one masked store of 8 outputs). Threads split whole tiles. For several x
+ * rows (prefill) a tile is decoded once into a float panel that {@link DotGemm}'s register tiles then read. The
+ * 8-row kernels are small enough for the JIT's first tier, so they run compiled from the first calls. Each format
+ * has its own kernel, written out: a shared one would branch on the format inside the loop.
  */
 public final class QuantizedMatmul {
     private static final VectorSpecies<Float> F = Backend.FLOATS;
@@ -188,7 +189,7 @@ public final class QuantizedMatmul {
         return (int) Math.max(0, Math.min(units, u));
     }
 
-    /** Units per group that threads split: tiles for Q8_0/Q4_0, 16-row panels for the formats kept as file rows. */
+    /** Units per group that threads split: tiles for the block formats, 16-row panels for the float formats. */
     private static int units(PackedWeight w) {
         return w.fileRows() == null ? w.tilesPerGroup() : (w.groupRows() + FLOAT_UNIT - 1) / FLOAT_UNIT;
     }
@@ -216,17 +217,15 @@ public final class QuantizedMatmul {
         QuantizedTensor rows = w.fileRows();
         if (scratch == null && (m > 1 || rows != null)) scratch = new Scratch(k);
         if (rows != null) {
-            // Float formats and K-quants: decode each unit's rows (Quantization.dequantizeRow's values, in vectors for
-            // Q4_K/Q6_K) and run DotGemm's tiles on them, which is DotGemm's definition.
+            // Float formats: decode each unit's rows and run DotGemm's tiles on them, which is DotGemm's definition.
             int n = w.groupRows(), base = g * n;
             for (int u = u0; u < u1; u++) {
                 int j = u * FLOAT_UNIT, r = Math.min(FLOAT_UNIT, n - j);
-                for (int t = 0; t < r; t++) KQuantRows.decode(rows, base + j + t, scratch.panel, t * k);
+                for (int t = 0; t < r; t++) rows.dequantizeRow(base + j + t, scratch.panel, t * k);
                 DotGemm.columns(m, k, x, offX, k, scratch.panel, 0, k, null, 0, y, offY + j, ldy, 0, r);
             }
             return scratch;
         }
-        boolean q8 = f == QuantFormat.Q8_0;
         float[] sc = w.scales();
         for (int u = u0; u < u1; u++) {
             int tile = g * w.tilesPerGroup() + u, j = w.tileFirstRow(tile), tileRows = w.tileRows(tile);
@@ -235,59 +234,62 @@ public final class QuantizedMatmul {
             if (!TILES) {
                 for (int i = 0; i < m; i++) {
                     for (int r = 0; r < tileRows; r++) {
-                        y[offY + i * ldy + j + r] = dot1(q8, k, x, offX + i * k, q, at, sc, si, r);
+                        y[offY + i * ldy + j + r] = dot1(f, k, x, offX + i * k, q, at, sc, si, r);
                     }
                 }
             } else if (m == 1) {
-                if (q8) q8x8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
-                else q4x8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
+                switch (f) {
+                    case Q8_0 -> q8x8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
+                    case Q4_0 -> q4x8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
+                    case Q6_K -> q6kx8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
+                    default -> q4kx8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
+                }
             } else {
-                decodeTile(q8, k, q, at, sc, si, scratch.panel);
+                decodeTile(f, k, q, at, sc, si, scratch.panel);
                 DotGemm.columns(m, k, x, offX, k, scratch.panel, 0, k, null, 0, y, offY + j, ldy, 0, tileRows);
             }
         }
         return scratch;
     }
 
-    /** A tile's rows decoded ({@code q · d}, exact) into {@code panel} as rows [8, k]. */
-    private static void decodeTile(boolean q8, int k, byte[] q, int at, float[] sc, int si, float[] panel) {
-        int lb = q8 ? QK : QK / 2;
+    /** A tile's rows decoded (each weight exactly the file's value) into {@code panel} as rows [8, k]. */
+    private static void decodeTile(QuantFormat f, int k, byte[] q, int at, float[] sc, int si, float[] panel) {
+        int lb = PackedWeight.levelBytes(f), fb = PackedWeight.factorsPerBlock(f);
         for (int b = 0; b < k / QK; b++) {
             for (int r = 0; r < UNIT; r++, at += lb) {
-                FloatVector d = FloatVector.broadcast(F, sc[si + b * UNIT + r]);
-                int e = r * k + b * QK;
-                if (q8) {
-                    ((FloatVector) ByteVector.fromArray(B, q, at).convertShape(B2F, F, 0)).mul(d).intoArray(panel, e);
-                    ((FloatVector) ByteVector.fromArray(B, q, at + 16).convertShape(B2F, F, 0)).mul(d)
-                            .intoArray(panel, e + 16);
-                } else {
-                    ByteVector v = ByteVector.fromArray(B, q, at);
-                    ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).intoArray(panel, e);
-                    ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).mul(d)
-                            .intoArray(panel, e + 16);
-                }
+                int s = si + (b * UNIT + r) * fb, e = r * k + b * QK;
+                for (int c = 0; c < QK; c += L) weights(f, q, at, c, sc, s).intoArray(panel, e + c);
             }
         }
     }
 
+    /**
+     * The L weights from value c of one row's 32-value block (its levels at {@code at}, its factors at {@code s}), as
+     * {@link PackedWeight} defines them.
+     */
+    private static FloatVector weights(QuantFormat f, byte[] q, int at, int c, float[] sc, int s) {
+        FloatVector level;
+        if (PackedWeight.levelBytes(f) == QK) {
+            level = (FloatVector) ByteVector.fromArray(B, q, at + c).convertShape(B2F, F, 0);
+        } else {
+            ByteVector packed = ByteVector.fromArray(B, q, at + c % (QK / 2));
+            ByteVector nibble = c < QK / 2 ? packed.and((byte) 0x0f) : packed.lanewise(LSHR, 4);
+            level = (FloatVector) (f == QuantFormat.Q4_0 ? nibble.sub((byte) 8) : nibble).convertShape(B2F, F, 0);
+        }
+        return switch (f) {
+            case Q6_K -> level.mul(sc[s + c / (QK / 2)]);
+            case Q4_K -> level.mul(sc[s]).sub(sc[s + 1]);
+            default -> level.mul(sc[s]);
+        };
+    }
+
     /** One element of a block format with any lane count L (8 or 16): row r of the tile at {@code at}, as {@link DotGemm}. */
-    private static float dot1(boolean q8, int k, float[] x, int xo, byte[] q, int at, float[] sc, int si, int r) {
+    private static float dot1(QuantFormat f, int k, float[] x, int xo, byte[] q, int at, float[] sc, int si, int r) {
         FloatVector acc = FloatVector.zero(F);
-        int lb = q8 ? QK : QK / 2;
+        int lb = PackedWeight.levelBytes(f), fb = PackedWeight.factorsPerBlock(f);
         for (int b = 0; b < k / QK; b++) {
-            int row = at + (b * UNIT + r) * lb, xb = xo + b * QK;
-            FloatVector d = FloatVector.broadcast(F, sc[si + b * UNIT + r]);
-            for (int c = 0; c < QK; c += L) {
-                FloatVector level;
-                if (q8) {
-                    level = (FloatVector) ByteVector.fromArray(B, q, row + c).convertShape(B2F, F, 0);
-                } else {
-                    ByteVector packed = ByteVector.fromArray(B, q, row + c % (QK / 2));
-                    ByteVector nib = c < QK / 2 ? packed.and((byte) 0x0f) : packed.lanewise(LSHR, 4);
-                    level = (FloatVector) nib.sub((byte) 8).convertShape(B2F, F, 0);
-                }
-                acc = level.mul(d).fma(FloatVector.fromArray(F, x, xb + c), acc);
-            }
+            int row = at + (b * UNIT + r) * lb, xb = xo + b * QK, s = si + (b * UNIT + r) * fb;
+            for (int c = 0; c < QK; c += L) acc = weights(f, q, row, c, sc, s).fma(FloatVector.fromArray(F, x, xb + c), acc);
         }
         return DotGemm.tree(acc);
     }
@@ -382,6 +384,115 @@ public final class QuantizedMatmul {
             d = FloatVector.broadcast(F, sc[si + 7]);
             c7 = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x0, c7);
             c7 = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x1, c7);
+        }
+        // Level 8 pairs rows r and r + 4, level 4 the results r and r + 2, level 2 r and r + 1; then each pair of
+        // lanes holds one row's last two partial sums. Written out: a helper taking vectors may be compiled apart and
+        // box them.
+        FloatVector r0 = c0.blend(c4, BIT8).add(c4.blend(c0, BIT8).rearrange(SWAP8));
+        FloatVector r1 = c1.blend(c5, BIT8).add(c5.blend(c1, BIT8).rearrange(SWAP8));
+        FloatVector r2 = c2.blend(c6, BIT8).add(c6.blend(c2, BIT8).rearrange(SWAP8));
+        FloatVector r3 = c3.blend(c7, BIT8).add(c7.blend(c3, BIT8).rearrange(SWAP8));
+        r0 = r0.blend(r2, BIT4).add(r2.blend(r0, BIT4).rearrange(SWAP4));
+        r1 = r1.blend(r3, BIT4).add(r3.blend(r1, BIT4).rearrange(SWAP4));
+        r0 = r0.blend(r1, BIT2).add(r1.blend(r0, BIT2).rearrange(SWAP2));
+        r0 = r0.add(r0.rearrange(SWAP1));
+        r0.rearrange(EVEN).intoArray(y, yi, valid);
+    }
+
+
+    /** As {@link #q8x8} for Q6_K: int8 levels, and a factor {@code d * sc} for each 16 of them. */
+    private static void q6kx8(int k, float[] x, int xi, byte[] q, int at, float[] sc, int si, float[] y, int yi,
+            VectorMask<Float> valid) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+        for (int e = xi, end = xi + k; e < end; e += QK, at += UNIT * QK, si += 2 * UNIT) {
+            FloatVector x0 = FloatVector.fromArray(F, x, e), x1 = FloatVector.fromArray(F, x, e + 16);
+            c0 = ((FloatVector) ByteVector.fromArray(B, q, at).convertShape(B2F, F, 0)).mul(sc[si]).fma(x0, c0);
+            c0 = ((FloatVector) ByteVector.fromArray(B, q, at + 16).convertShape(B2F, F, 0)).mul(sc[si + 1])
+                    .fma(x1, c0);
+            c1 = ((FloatVector) ByteVector.fromArray(B, q, at + 32).convertShape(B2F, F, 0)).mul(sc[si + 2]).fma(x0, c1);
+            c1 = ((FloatVector) ByteVector.fromArray(B, q, at + 32 + 16).convertShape(B2F, F, 0)).mul(sc[si + 3])
+                    .fma(x1, c1);
+            c2 = ((FloatVector) ByteVector.fromArray(B, q, at + 64).convertShape(B2F, F, 0)).mul(sc[si + 4]).fma(x0, c2);
+            c2 = ((FloatVector) ByteVector.fromArray(B, q, at + 64 + 16).convertShape(B2F, F, 0)).mul(sc[si + 5])
+                    .fma(x1, c2);
+            c3 = ((FloatVector) ByteVector.fromArray(B, q, at + 96).convertShape(B2F, F, 0)).mul(sc[si + 6]).fma(x0, c3);
+            c3 = ((FloatVector) ByteVector.fromArray(B, q, at + 96 + 16).convertShape(B2F, F, 0)).mul(sc[si + 7])
+                    .fma(x1, c3);
+            c4 = ((FloatVector) ByteVector.fromArray(B, q, at + 128).convertShape(B2F, F, 0)).mul(sc[si + 8]).fma(x0, c4);
+            c4 = ((FloatVector) ByteVector.fromArray(B, q, at + 128 + 16).convertShape(B2F, F, 0)).mul(sc[si + 9])
+                    .fma(x1, c4);
+            c5 = ((FloatVector) ByteVector.fromArray(B, q, at + 160).convertShape(B2F, F, 0)).mul(sc[si + 10]).fma(x0, c5);
+            c5 = ((FloatVector) ByteVector.fromArray(B, q, at + 160 + 16).convertShape(B2F, F, 0)).mul(sc[si + 11])
+                    .fma(x1, c5);
+            c6 = ((FloatVector) ByteVector.fromArray(B, q, at + 192).convertShape(B2F, F, 0)).mul(sc[si + 12]).fma(x0, c6);
+            c6 = ((FloatVector) ByteVector.fromArray(B, q, at + 192 + 16).convertShape(B2F, F, 0)).mul(sc[si + 13])
+                    .fma(x1, c6);
+            c7 = ((FloatVector) ByteVector.fromArray(B, q, at + 224).convertShape(B2F, F, 0)).mul(sc[si + 14]).fma(x0, c7);
+            c7 = ((FloatVector) ByteVector.fromArray(B, q, at + 224 + 16).convertShape(B2F, F, 0)).mul(sc[si + 15])
+                    .fma(x1, c7);
+        }
+        // Level 8 pairs rows r and r + 4, level 4 the results r and r + 2, level 2 r and r + 1; then each pair of
+        // lanes holds one row's last two partial sums. Written out: a helper taking vectors may be compiled apart and
+        // box them.
+        FloatVector r0 = c0.blend(c4, BIT8).add(c4.blend(c0, BIT8).rearrange(SWAP8));
+        FloatVector r1 = c1.blend(c5, BIT8).add(c5.blend(c1, BIT8).rearrange(SWAP8));
+        FloatVector r2 = c2.blend(c6, BIT8).add(c6.blend(c2, BIT8).rearrange(SWAP8));
+        FloatVector r3 = c3.blend(c7, BIT8).add(c7.blend(c3, BIT8).rearrange(SWAP8));
+        r0 = r0.blend(r2, BIT4).add(r2.blend(r0, BIT4).rearrange(SWAP4));
+        r1 = r1.blend(r3, BIT4).add(r3.blend(r1, BIT4).rearrange(SWAP4));
+        r0 = r0.blend(r1, BIT2).add(r1.blend(r0, BIT2).rearrange(SWAP2));
+        r0 = r0.add(r0.rearrange(SWAP1));
+        r0.rearrange(EVEN).intoArray(y, yi, valid);
+    }
+
+    /** As {@link #q4x8} for Q4_K: nibble levels without an offset, and factors {@code d * sc}, {@code dmin * m}. */
+    private static void q4kx8(int k, float[] x, int xi, byte[] q, int at, float[] sc, int si, float[] y, int yi,
+            VectorMask<Float> valid) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+        for (int e = xi, end = xi + k; e < end; e += QK, at += UNIT * QK / 2, si += 2 * UNIT) {
+            FloatVector x0 = FloatVector.fromArray(F, x, e), x1 = FloatVector.fromArray(F, x, e + 16);
+            ByteVector v;
+            float d, m;
+            v = ByteVector.fromArray(B, q, at);
+            d = sc[si];
+            m = sc[si + 1];
+            c0 = ((FloatVector) v.and((byte) 0x0f).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c0);
+            c0 = ((FloatVector) v.lanewise(LSHR, 4).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x1, c0);
+            v = ByteVector.fromArray(B, q, at + 16);
+            d = sc[si + 2];
+            m = sc[si + 3];
+            c1 = ((FloatVector) v.and((byte) 0x0f).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c1);
+            c1 = ((FloatVector) v.lanewise(LSHR, 4).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x1, c1);
+            v = ByteVector.fromArray(B, q, at + 32);
+            d = sc[si + 4];
+            m = sc[si + 5];
+            c2 = ((FloatVector) v.and((byte) 0x0f).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c2);
+            c2 = ((FloatVector) v.lanewise(LSHR, 4).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x1, c2);
+            v = ByteVector.fromArray(B, q, at + 48);
+            d = sc[si + 6];
+            m = sc[si + 7];
+            c3 = ((FloatVector) v.and((byte) 0x0f).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c3);
+            c3 = ((FloatVector) v.lanewise(LSHR, 4).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x1, c3);
+            v = ByteVector.fromArray(B, q, at + 64);
+            d = sc[si + 8];
+            m = sc[si + 9];
+            c4 = ((FloatVector) v.and((byte) 0x0f).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c4);
+            c4 = ((FloatVector) v.lanewise(LSHR, 4).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x1, c4);
+            v = ByteVector.fromArray(B, q, at + 80);
+            d = sc[si + 10];
+            m = sc[si + 11];
+            c5 = ((FloatVector) v.and((byte) 0x0f).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c5);
+            c5 = ((FloatVector) v.lanewise(LSHR, 4).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x1, c5);
+            v = ByteVector.fromArray(B, q, at + 96);
+            d = sc[si + 12];
+            m = sc[si + 13];
+            c6 = ((FloatVector) v.and((byte) 0x0f).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c6);
+            c6 = ((FloatVector) v.lanewise(LSHR, 4).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x1, c6);
+            v = ByteVector.fromArray(B, q, at + 112);
+            d = sc[si + 14];
+            m = sc[si + 15];
+            c7 = ((FloatVector) v.and((byte) 0x0f).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c7);
+            c7 = ((FloatVector) v.lanewise(LSHR, 4).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x1, c7);
         }
         // Level 8 pairs rows r and r + 4, level 4 the results r and r + 2, level 2 r and r + 1; then each pair of
         // lanes holds one row's last two partial sums. Written out: a helper taking vectors may be compiled apart and

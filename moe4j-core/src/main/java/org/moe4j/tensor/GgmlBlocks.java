@@ -118,24 +118,65 @@ final class GgmlBlocks {
     /**
      * Q4_K: d, dmin, scales[12], qs[128]; Q5_K adds qh[32] before qs. Four chunks of 64 values, each 32 bytes of qs
      * (low nibbles the first 32 values, high the next) with two 6-bit (scale, min) pairs; Q5_K's fifth bit of value
-     * l in chunk c is bit 2c (first 32) or 2c + 1 (next 32) of qh[l].
+     * l in chunk c is bit 2c (first 32) or 2c + 1 (next 32) of qh[l]. Value i is {@code (d * sc) * q - dmin * m}.
      */
     private static void q45k(byte[] b, boolean fifth, float[] y, int o) {
+        byte[] levels = new byte[QK_K];
+        float[] factors = new float[QK_K / 16];
+        levels(fifth ? QuantFormat.Q5_K : QuantFormat.Q4_K, b, levels, 0, factors, 0);
+        for (int i = 0; i < QK_K; i++) y[o + i] = factors[i / 32 * 2] * levels[i] - factors[i / 32 * 2 + 1];
+    }
+
+    /** ql[128], qh[64], scales[16] (int8), d: value i is {@code (d * sc) * q} with q in [-32, 31]. */
+    private static void q6k(byte[] b, float[] y, int o) {
+        byte[] levels = new byte[QK_K];
+        float[] factors = new float[QK_K / 16];
+        levels(QuantFormat.Q6_K, b, levels, 0, factors, 0);
+        for (int i = 0; i < QK_K; i++) y[o + i] = factors[i / 16] * levels[i];
+    }
+
+    /**
+     * One Q4_K, Q5_K or Q6_K super-block {@code b} as integer levels (256, from {@code lo}) and float factors (16,
+     * from {@code fo}), two per 32 values: for Q4_K and Q5_K a 32-value block's {@code d * sc} and {@code dmin * m},
+     * so value i is {@code factors[2 (i / 32)] * q - factors[2 (i / 32) + 1]}; for Q6_K each 16 values' {@code d *
+     * sc}, so value i is {@code factors[i / 16] * q}. Each factor is ggml's own float product (exact: an f16 times a
+     * 6- or 8-bit integer), so these give its values bit for bit.
+     */
+    static void levels(QuantFormat format, byte[] b, byte[] levels, int lo, float[] factors, int fo) {
+        if (format == QuantFormat.Q6_K) {
+            float d = f16(b, 208);
+            // half h: 64 bytes of ql, 32 of qh; value l + 32k (k = 0..3) takes a nibble of ql[l] or ql[l + 32] and
+            // bits 2k, 2k + 1 of qh[l], minus 32. Its scale is scales[8h + 2k + l / 16], which is (value index) / 16.
+            for (int half = 0; half < 2; half++) {
+                int ql = 64 * half, qh = 128 + 32 * half, out = lo + 128 * half;
+                for (int l = 0; l < 32; l++) {
+                    int h = u8(b, qh + l);
+                    levels[out + l] = (byte) (((u8(b, ql + l) & 0x0f) | (h & 3) << 4) - 32);
+                    levels[out + l + 32] = (byte) (((u8(b, ql + l + 32) & 0x0f) | ((h >>> 2) & 3) << 4) - 32);
+                    levels[out + l + 64] = (byte) (((u8(b, ql + l) >>> 4) | ((h >>> 4) & 3) << 4) - 32);
+                    levels[out + l + 96] = (byte) (((u8(b, ql + l + 32) >>> 4) | ((h >>> 6) & 3) << 4) - 32);
+                }
+            }
+            for (int c = 0; c < 16; c++) factors[fo + c] = d * b[192 + c];
+            return;
+        }
+        boolean fifth = format == QuantFormat.Q5_K;
         float d = f16(b, 0), min = f16(b, 2);
         int qs = fifth ? 48 : 16;
         for (int c = 0; c < 4; c++) {
-            float d1 = d * scaleK4(b, 2 * c), m1 = min * minK4(b, 2 * c);
-            float d2 = d * scaleK4(b, 2 * c + 1), m2 = min * minK4(b, 2 * c + 1);
             for (int l = 0; l < 32; l++) {
-                int q = u8(b, qs + 32 * c + l) & 0x0f;
-                if (fifth) q += (u8(b, 16 + l) >>> (2 * c) & 1) << 4;
-                y[o + 64 * c + l] = d1 * q - m1;
+                int low = u8(b, qs + 32 * c + l) & 0x0f, high = u8(b, qs + 32 * c + l) >>> 4;
+                if (fifth) {
+                    low += (u8(b, 16 + l) >>> (2 * c) & 1) << 4;
+                    high += (u8(b, 16 + l) >>> (2 * c + 1) & 1) << 4;
+                }
+                levels[lo + 64 * c + l] = (byte) low;
+                levels[lo + 64 * c + 32 + l] = (byte) high;
             }
-            for (int l = 0; l < 32; l++) {
-                int q = u8(b, qs + 32 * c + l) >>> 4;
-                if (fifth) q += (u8(b, 16 + l) >>> (2 * c + 1) & 1) << 4;
-                y[o + 64 * c + 32 + l] = d2 * q - m2;
-            }
+        }
+        for (int j = 0; j < 8; j++) {
+            factors[fo + 2 * j] = d * scaleK4(b, j);
+            factors[fo + 2 * j + 1] = min * minK4(b, j);
         }
     }
 
@@ -147,30 +188,6 @@ final class GgmlBlocks {
     /** Min j (0-7) of a Q4_K/Q5_K block. */
     private static int minK4(byte[] b, int j) {
         return j < 4 ? u8(b, 4 + j + 4) & 63 : (u8(b, 4 + j + 4) >>> 4) | (u8(b, 4 + j) >>> 6) << 4;
-    }
-
-    /**
-     * ql[128], qh[64], scales[16] (int8), d. Each half of 128 values uses 64 bytes of ql, 32 of qh and 8 scales: value
-     * l + 32k (k = 0..3) takes a nibble of ql[l] or ql[l + 32] and bits 2k, 2k+1 of qh[l], minus 32, times scale
-     * 2k + l / 16.
-     */
-    private static void q6k(byte[] b, float[] y, int o) {
-        float d = f16(b, 208);
-        for (int half = 0; half < 2; half++) {
-            int ql = 64 * half, qh = 128 + 32 * half, sc = 192 + 8 * half, out = o + 128 * half;
-            for (int l = 0; l < 32; l++) {
-                int is = l / 16;
-                int h = u8(b, qh + l);
-                int q1 = ((u8(b, ql + l) & 0x0f) | (h & 3) << 4) - 32;
-                int q2 = ((u8(b, ql + l + 32) & 0x0f) | ((h >>> 2) & 3) << 4) - 32;
-                int q3 = ((u8(b, ql + l) >>> 4) | ((h >>> 4) & 3) << 4) - 32;
-                int q4 = ((u8(b, ql + l + 32) >>> 4) | ((h >>> 6) & 3) << 4) - 32;
-                y[out + l] = d * b[sc + is] * q1;
-                y[out + l + 32] = d * b[sc + is + 2] * q2;
-                y[out + l + 64] = d * b[sc + is + 4] * q3;
-                y[out + l + 96] = d * b[sc + is + 6] * q4;
-            }
-        }
     }
 
     private static int u8(byte[] b, int i) {

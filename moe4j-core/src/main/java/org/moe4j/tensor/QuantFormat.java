@@ -54,6 +54,11 @@ public enum QuantFormat {
         return blockSize > 1;
     }
 
+    /** Whether this is one of ggml's K-quants, in super-blocks of 256 values. */
+    public boolean isKQuant() {
+        return blockSize == 256;
+    }
+
     /** Whether moe4j can encode floats in this format (F32 to Q4_0); the others it only decodes. */
     public boolean canQuantize() {
         return ordinal() <= Q4_0.ordinal();

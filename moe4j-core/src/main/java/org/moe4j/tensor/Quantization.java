@@ -81,6 +81,25 @@ public final class Quantization {
         }
     }
 
+    /**
+     * {@code n} values (whole super-blocks) of a Q4_K, Q5_K or Q6_K row at {@code srcOff} as integer levels (from
+     * {@code levelOff}) and float factors (from {@code factorOff}, two per 32 values), the form a kernel can keep
+     * tiled: for Q4_K and Q5_K, value i is {@code factors[2 (i / 32)] * levels[i] - factors[2 (i / 32) + 1]}; for
+     * Q6_K, {@code factors[i / 16] * levels[i]}. Both give {@link #dequantizeRow}'s values bit for bit.
+     */
+    public static void kQuantLevels(QuantFormat format, MemorySegment src, long srcOff, int n, byte[] levels,
+            int levelOff, float[] factors, int factorOff) {
+        if (format != QuantFormat.Q4_K && format != QuantFormat.Q5_K && format != QuantFormat.Q6_K) {
+            throw new IllegalArgumentException(format + " has no level form; it is Q4_K, Q5_K or Q6_K");
+        }
+        checkWhole(format, n);
+        byte[] b = new byte[format.blockBytes()];
+        for (int blk = 0; blk < n / format.blockSize(); blk++) {
+            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, srcOff + (long) blk * b.length, b, 0, b.length);
+            GgmlBlocks.levels(format, b, levels, levelOff + blk * format.blockSize(), factors, factorOff + blk * 16);
+        }
+    }
+
     /** d = max|x| / 127, q = round-half-away(x / d) (ggml multiplies by the float reciprocal, and so do we). */
     private static void quantizeQ8Block(float[] x, int o, MemorySegment dst, long at) {
         float amax = 0;

@@ -68,16 +68,17 @@ class QuantizedMatmulTest {
     }
 
     @Test
-    void kQuantVectorDecodeIsTheReferenceDecodeBitForBit() {
+    void kQuantTilesHoldGgmlsValuesBitForBit() {
         Rng rng = new Rng(19);
         for (QuantFormat f : new QuantFormat[] {QuantFormat.Q4_K, QuantFormat.Q6_K}) {
-            QuantizedTensor file = fileWeight(rng, f, 7, 512); // random bytes: every level and 6-bit scale pattern
-            float[] fast = new float[512], ref = new float[512];
-            for (int r = 0; r < 7; r++) {
-                KQuantRows.decode(file, r, fast, 0);
+            QuantizedTensor file = fileWeight(rng, f, 11, 512); // random bytes: every level and 6-bit scale pattern
+            PackedWeight packed = PackedWeight.grouped(file, 1);
+            float[] tiled = new float[512], ref = new float[512];
+            for (int r = 0; r < 11; r++) {
+                packed.dequantizeRow(r, tiled, 0);
                 Quantization.dequantizeRow(f, file.data(), r * file.rowBytes(), ref, 0, 512);
                 for (int i = 0; i < 512; i++) {
-                    assertEquals(Float.floatToRawIntBits(ref[i]), Float.floatToRawIntBits(fast[i]), f + " row " + r + " value " + i);
+                    assertEquals(Float.floatToRawIntBits(ref[i]), Float.floatToRawIntBits(tiled[i]), f + " row " + r + " value " + i);
                 }
             }
         }
@@ -157,10 +158,11 @@ class QuantizedMatmulTest {
         Rng rng = new Rng(15);
         int threads = Parallel.threads();
         try {
-            for (QuantFormat f : new QuantFormat[] {QuantFormat.Q8_0, QuantFormat.Q4_0, QuantFormat.F16}) {
+            for (QuantFormat f : new QuantFormat[] {QuantFormat.Q8_0, QuantFormat.Q4_0, QuantFormat.F16, QuantFormat.Q6_K,
+                    QuantFormat.Q4_K}) {
                 for (int m : new int[] {1, 2, 9}) {
                     int n = 16 * 3 + 5;
-                    int k = 32 * 9;
+                    int k = f.isKQuant() ? 256 * 2 : 32 * 9;
                     PackedWeight w = weight(rng, f, n, k);
                     float[] x = randn(rng, m * k);
                     float[] ref = new float[m * n];
@@ -199,8 +201,14 @@ class QuantizedMatmulTest {
     @Test
     void groupedEqualsEachGroupAloneAndLinearAddsTheBias() {
         Rng rng = new Rng(17);
-        int groups = 4, n = 13, k = 96; // 13 rows: each group's last tile is padded
-        QuantizedTensor file = fileWeight(rng, QuantFormat.Q4_0, groups * n, k);
+        for (QuantFormat f : new QuantFormat[] {QuantFormat.Q4_0, QuantFormat.Q6_K, QuantFormat.Q4_K}) {
+            groupedEqualsEachGroupAloneAndLinearAddsTheBias(rng, f, f.isKQuant() ? 256 : 96);
+        }
+    }
+
+    private static void groupedEqualsEachGroupAloneAndLinearAddsTheBias(Rng rng, QuantFormat f, int k) {
+        int groups = 4, n = 13; // 13 rows: each group's last tile is padded
+        QuantizedTensor file = fileWeight(rng, f, groups * n, k);
         PackedWeight w = PackedWeight.grouped(file, groups);
         int[] offsets = {0, 3, 3, 4, 9};
         Tensor x = Tensor.of(randn(rng, 9 * k), 9, k);
@@ -215,7 +223,7 @@ class QuantizedMatmulTest {
                 QuantizedMatmul.matmulReference(x.floats(), offsets[g] * k, rows, PackedWeight.of(file.rows(g * n, (g + 1) * n)),
                         alone, 0);
                 assertArrayEquals(alone, java.util.Arrays.copyOfRange(y, offsets[g] * n, offsets[g + 1] * n), 0f,
-                        "group " + g);
+                        f + " group " + g);
             }
         } finally {
             Parallel.setThreads(threads);

@@ -253,6 +253,11 @@ class ServerApiTest {
                 fed += u.get("prompt_tokens").asLong() + u.get("completion_tokens").asLong() - 1;
             }
             assertError(Http.post(s, "/v1/completions", "{\"prompt\":\"a\",\"n\":3}"), 400, "n");
+            // The gauges are the scheduler's, set after the step that answered the last request: wait for them.
+            long until = System.nanoTime() + 5_000_000_000L;
+            while ((s.metrics().runningBatch() != 0 || s.metrics().queueDepth() != 0) && System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
             String text = Http.get(s, "/metrics").body();
             assertTrue(text.contains("moe4j_requests_total{outcome=\"completed\"} 3\n"), text);
             assertTrue(text.contains("moe4j_requests_total{outcome=\"invalid\"} 1\n"), text);
