@@ -5,7 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import org.moe4j.common.Moe4jException;
-import org.moe4j.tensor.Float16s;
 import org.moe4j.tensor.QuantFormat;
 import org.moe4j.tensor.Quantization;
 import org.moe4j.tensor.QuantizedTensor;
@@ -17,12 +16,12 @@ import org.moe4j.tensor.QuantizedTensor;
  * #UNIT} rows at once walks {@value #UNIT} separate streams of 34-byte blocks, with misaligned loads and f16
  * scales to widen. Here the block formats are regrouped into tiles of {@value #UNIT} rows: for each 32-value block
  * b, the {@value #UNIT} rows' levels come one after another, so a tile is one contiguous run of bytes read from
- * start to end, and the float factors follow the same order. On this machine that doubled the speed of a decode
+ * start to end, and the factors follow the same order. On this machine that doubled the speed of a decode
  * step's products (2,816 x 1,024 Q8_0: from 8.5 to 17-25 G weights/s on one core).
  *
  * <p>What a tile holds per row and block, and the weight it gives (each exactly the file's decoded value):
  * <ul>
- *   <li>Q8_0: 32 int8 levels q and one factor d: {@code q * d}.
+ *   <li>Q8_0: 32 int8 levels q and the file's f16 scale d: {@code q * d}. 1.0625 bytes a weight, as in the file.
  *   <li>Q4_0: 16 bytes of nibbles (value i low, i + 16 high) and d: {@code (nibble - 8) * d}.
  *   <li>Q6_K: 32 int8 levels q and two factors, one per 16 values ({@code d * sc}): {@code (d * sc) * q}. The
  *       file's 6-bit levels take a byte each, so 1.25 bytes a weight against the file's 0.82.
@@ -57,7 +56,10 @@ public final class PackedWeight {
     private final byte[][] slabs;
     private final int tilesPerSlab;
     private final int tileBytes;
-    private final float[] scales; // [tiles, cols / 32, UNIT, factors per block]
+    // Per tile, block and row: Q8_0 and Q4_0 keep the file's f16 scale (halfScales [tiles, cols / 32, UNIT]), the
+    // K-quants two float factors (scales [tiles, cols / 32, UNIT, 2]); the other array is null.
+    private final short[] halfScales;
+    private final float[] scales;
     private final int factors; // per row and 32-value block: 1 (Q8_0, Q4_0) or 2 (Q6_K, Q4_K)
 
     private PackedWeight(QuantizedTensor w, int groups) {
@@ -83,6 +85,7 @@ public final class PackedWeight {
             this.tilesPerSlab = 0;
             this.tileBytes = 0;
             this.scales = null;
+            this.halfScales = null;
             this.factors = 0;
             return;
         }
@@ -96,7 +99,9 @@ public final class PackedWeight {
         this.tileBytes = (int) bytes;
         this.tilesPerSlab = (int) Math.max(1, MAX_SLAB_BYTES / Math.max(1, tileBytes));
         long tiles = (long) groups * tilesPerGroup;
-        this.scales = new float[Math.toIntExact(Math.multiplyExact(tiles, (long) blocks * UNIT * factors))];
+        int scaleCount = Math.toIntExact(Math.multiplyExact(tiles, (long) blocks * UNIT * factors));
+        this.scales = format.isKQuant() ? new float[scaleCount] : null;
+        this.halfScales = format.isKQuant() ? null : new short[scaleCount];
         int slabCount = (int) ((tiles + tilesPerSlab - 1) / tilesPerSlab);
         this.slabs = new byte[slabCount][];
         for (int s = 0; s < slabCount; s++) {
@@ -158,7 +163,7 @@ public final class PackedWeight {
         int base = tileOffset(tile);
         int scaleBase = scaleOffset(tile);
         for (int b = 0; b < cols / QK; b++, at += format.blockBytes()) {
-            scales[scaleBase + b * UNIT + r] = Float16s.fromF16(src.get(I16_LE, at));
+            halfScales[scaleBase + b * UNIT + r] = src.get(I16_LE, at);
             MemorySegment.copy(src, ValueLayout.JAVA_BYTE, at + 2, slab, base + (b * UNIT + r) * lb, lb);
         }
     }
@@ -211,7 +216,7 @@ public final class PackedWeight {
     /** Bytes of memory the weight holds. */
     public long bytes() {
         if (fileRows != null) return fileRows.data().byteSize();
-        long b = 4L * scales.length;
+        long b = scales != null ? 4L * scales.length : 2L * halfScales.length;
         for (byte[] s : slabs) b += s.length;
         return b;
     }
@@ -223,12 +228,11 @@ public final class PackedWeight {
             return;
         }
         for (int e = 0; e < cols; e++) {
-            float[] f = scales;
             int at = factorAt(row, e / QK);
             out[off + e] = switch (format) {
-                case Q6_K -> f[at + e % QK / 16] * level(row, e);
-                case Q4_K -> f[at] * level(row, e) - f[at + 1];
-                default -> level(row, e) * f[at];
+                case Q6_K -> scales[at + e % QK / 16] * level(row, e);
+                case Q4_K -> scales[at] * level(row, e) - scales[at + 1];
+                default -> level(row, e) * Float.float16ToFloat(halfScales[at]);
             };
         }
     }
@@ -274,8 +278,14 @@ public final class PackedWeight {
         return tile % tilesPerSlab * tileBytes;
     }
 
+    /** The K-quants' factors, two per tile row and block; null for Q8_0 and Q4_0. */
     float[] scales() {
         return scales;
+    }
+
+    /** Q8_0's and Q4_0's f16 scales, one per tile row and block; null for the K-quants. */
+    short[] halfScales() {
+        return halfScales;
     }
 
     int scaleOffset(int tile) {
@@ -295,7 +305,7 @@ public final class PackedWeight {
         return (i < QK / 2 ? packed & 0x0f : packed >>> 4) - (format == QuantFormat.Q4_0 ? 8 : 0);
     }
 
-    /** Where the factors of block {@code b} of {@code row} start in {@link #scales()}. */
+    /** Where the factors of block {@code b} of {@code row} start in {@link #scales()} or {@link #halfScales()}. */
     private int factorAt(int row, int b) {
         return scaleOffset(tileOf(row)) + (b * UNIT + row % groupRows % UNIT) * factors;
     }

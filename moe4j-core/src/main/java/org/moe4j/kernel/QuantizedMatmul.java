@@ -227,6 +227,7 @@ public final class QuantizedMatmul {
             return scratch;
         }
         float[] sc = w.scales();
+        short[] hs = w.halfScales();
         for (int u = u0; u < u1; u++) {
             int tile = g * w.tilesPerGroup() + u, j = w.tileFirstRow(tile), tileRows = w.tileRows(tile);
             byte[] q = w.slab(tile);
@@ -234,18 +235,18 @@ public final class QuantizedMatmul {
             if (!TILES) {
                 for (int i = 0; i < m; i++) {
                     for (int r = 0; r < tileRows; r++) {
-                        y[offY + i * ldy + j + r] = dot1(f, k, x, offX + i * k, q, at, sc, si, r);
+                        y[offY + i * ldy + j + r] = dot1(f, k, x, offX + i * k, q, at, sc, hs, si, r);
                     }
                 }
             } else if (m == 1) {
                 switch (f) {
-                    case Q8_0 -> q8x8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
-                    case Q4_0 -> q4x8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
+                    case Q8_0 -> q8x8(k, x, offX, q, at, hs, si, y, offY + j, STORE[tileRows]);
+                    case Q4_0 -> q4x8(k, x, offX, q, at, hs, si, y, offY + j, STORE[tileRows]);
                     case Q6_K -> q6kx8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
                     default -> q4kx8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
                 }
             } else {
-                decodeTile(f, k, q, at, sc, si, scratch.panel);
+                decodeTile(f, k, q, at, sc, hs, si, scratch.panel);
                 DotGemm.columns(m, k, x, offX, k, scratch.panel, 0, k, null, 0, y, offY + j, ldy, 0, tileRows);
             }
         }
@@ -253,21 +254,22 @@ public final class QuantizedMatmul {
     }
 
     /** A tile's rows decoded (each weight exactly the file's value) into {@code panel} as rows [8, k]. */
-    private static void decodeTile(QuantFormat f, int k, byte[] q, int at, float[] sc, int si, float[] panel) {
+    private static void decodeTile(QuantFormat f, int k, byte[] q, int at, float[] sc, short[] hs, int si,
+            float[] panel) {
         int lb = PackedWeight.levelBytes(f), fb = PackedWeight.factorsPerBlock(f);
         for (int b = 0; b < k / QK; b++) {
             for (int r = 0; r < UNIT; r++, at += lb) {
                 int s = si + (b * UNIT + r) * fb, e = r * k + b * QK;
-                for (int c = 0; c < QK; c += L) weights(f, q, at, c, sc, s).intoArray(panel, e + c);
+                for (int c = 0; c < QK; c += L) weights(f, q, at, c, sc, hs, s).intoArray(panel, e + c);
             }
         }
     }
 
     /**
-     * The L weights from value c of one row's 32-value block (its levels at {@code at}, its factors at {@code s}), as
-     * {@link PackedWeight} defines them.
+     * The L weights from value c of one row's 32-value block (its levels at {@code at}, its factors at {@code s} in
+     * {@code sc} or {@code hs}), as {@link PackedWeight} defines them.
      */
-    private static FloatVector weights(QuantFormat f, byte[] q, int at, int c, float[] sc, int s) {
+    private static FloatVector weights(QuantFormat f, byte[] q, int at, int c, float[] sc, short[] hs, int s) {
         FloatVector level;
         if (PackedWeight.levelBytes(f) == QK) {
             level = (FloatVector) ByteVector.fromArray(B, q, at + c).convertShape(B2F, F, 0);
@@ -279,54 +281,57 @@ public final class QuantizedMatmul {
         return switch (f) {
             case Q6_K -> level.mul(sc[s + c / (QK / 2)]);
             case Q4_K -> level.mul(sc[s]).sub(sc[s + 1]);
-            default -> level.mul(sc[s]);
+            default -> level.mul(Float.float16ToFloat(hs[s]));
         };
     }
 
     /** One element of a block format with any lane count L (8 or 16): row r of the tile at {@code at}, as {@link DotGemm}. */
-    private static float dot1(QuantFormat f, int k, float[] x, int xo, byte[] q, int at, float[] sc, int si, int r) {
+    private static float dot1(QuantFormat f, int k, float[] x, int xo, byte[] q, int at, float[] sc, short[] hs, int si,
+            int r) {
         FloatVector acc = FloatVector.zero(F);
         int lb = PackedWeight.levelBytes(f), fb = PackedWeight.factorsPerBlock(f);
         for (int b = 0; b < k / QK; b++) {
             int row = at + (b * UNIT + r) * lb, xb = xo + b * QK, s = si + (b * UNIT + r) * fb;
-            for (int c = 0; c < QK; c += L) acc = weights(f, q, row, c, sc, s).fma(FloatVector.fromArray(F, x, xb + c), acc);
+            for (int c = 0; c < QK; c += L) {
+                acc = weights(f, q, row, c, sc, hs, s).fma(FloatVector.fromArray(F, x, xb + c), acc);
+            }
         }
         return DotGemm.tree(acc);
     }
 
     /**
-     * One x row against one Q8_0 tile ({@code at} in {@code q}, scales from {@code si}): each chunk of 16 levels
+     * One x row against one Q8_0 tile ({@code at} in {@code q}, f16 scales from {@code si}): each chunk of 16 levels
      * becomes weights {@code q * d} (exact), which meet x as in {@link DotGemm}, and the 8 rows' lane trees run as
      * a butterfly.
      */
-    private static void q8x8(int k, float[] x, int xi, byte[] q, int at, float[] sc, int si, float[] y, int yi,
+    private static void q8x8(int k, float[] x, int xi, byte[] q, int at, short[] hs, int si, float[] y, int yi,
             VectorMask<Float> valid) {
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
         for (int e = xi, end = xi + k; e < end; e += QK, at += UNIT * QK, si += UNIT) {
             FloatVector x0 = FloatVector.fromArray(F, x, e), x1 = FloatVector.fromArray(F, x, e + 16);
             FloatVector d;
-            d = FloatVector.broadcast(F, sc[si]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si]));
             c0 = ((FloatVector) ByteVector.fromArray(B, q, at).convertShape(B2F, F, 0)).mul(d).fma(x0, c0);
             c0 = ((FloatVector) ByteVector.fromArray(B, q, at + 16).convertShape(B2F, F, 0)).mul(d).fma(x1, c0);
-            d = FloatVector.broadcast(F, sc[si + 1]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 1]));
             c1 = ((FloatVector) ByteVector.fromArray(B, q, at + 32).convertShape(B2F, F, 0)).mul(d).fma(x0, c1);
             c1 = ((FloatVector) ByteVector.fromArray(B, q, at + 32 + 16).convertShape(B2F, F, 0)).mul(d).fma(x1, c1);
-            d = FloatVector.broadcast(F, sc[si + 2]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 2]));
             c2 = ((FloatVector) ByteVector.fromArray(B, q, at + 64).convertShape(B2F, F, 0)).mul(d).fma(x0, c2);
             c2 = ((FloatVector) ByteVector.fromArray(B, q, at + 64 + 16).convertShape(B2F, F, 0)).mul(d).fma(x1, c2);
-            d = FloatVector.broadcast(F, sc[si + 3]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 3]));
             c3 = ((FloatVector) ByteVector.fromArray(B, q, at + 96).convertShape(B2F, F, 0)).mul(d).fma(x0, c3);
             c3 = ((FloatVector) ByteVector.fromArray(B, q, at + 96 + 16).convertShape(B2F, F, 0)).mul(d).fma(x1, c3);
-            d = FloatVector.broadcast(F, sc[si + 4]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 4]));
             c4 = ((FloatVector) ByteVector.fromArray(B, q, at + 128).convertShape(B2F, F, 0)).mul(d).fma(x0, c4);
             c4 = ((FloatVector) ByteVector.fromArray(B, q, at + 128 + 16).convertShape(B2F, F, 0)).mul(d).fma(x1, c4);
-            d = FloatVector.broadcast(F, sc[si + 5]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 5]));
             c5 = ((FloatVector) ByteVector.fromArray(B, q, at + 160).convertShape(B2F, F, 0)).mul(d).fma(x0, c5);
             c5 = ((FloatVector) ByteVector.fromArray(B, q, at + 160 + 16).convertShape(B2F, F, 0)).mul(d).fma(x1, c5);
-            d = FloatVector.broadcast(F, sc[si + 6]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 6]));
             c6 = ((FloatVector) ByteVector.fromArray(B, q, at + 192).convertShape(B2F, F, 0)).mul(d).fma(x0, c6);
             c6 = ((FloatVector) ByteVector.fromArray(B, q, at + 192 + 16).convertShape(B2F, F, 0)).mul(d).fma(x1, c6);
-            d = FloatVector.broadcast(F, sc[si + 7]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 7]));
             c7 = ((FloatVector) ByteVector.fromArray(B, q, at + 224).convertShape(B2F, F, 0)).mul(d).fma(x0, c7);
             c7 = ((FloatVector) ByteVector.fromArray(B, q, at + 224 + 16).convertShape(B2F, F, 0)).mul(d).fma(x1, c7);
         }
@@ -345,7 +350,7 @@ public final class QuantizedMatmul {
     }
 
     /** As {@link #q8x8} for Q4_0: one 16-byte load per block and row gives both nibble halves. */
-    private static void q4x8(int k, float[] x, int xi, byte[] q, int at, float[] sc, int si, float[] y, int yi,
+    private static void q4x8(int k, float[] x, int xi, byte[] q, int at, short[] hs, int si, float[] y, int yi,
             VectorMask<Float> valid) {
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
         for (int e = xi, end = xi + k; e < end; e += QK, at += UNIT * QK / 2, si += UNIT) {
@@ -353,35 +358,35 @@ public final class QuantizedMatmul {
             FloatVector d;
             ByteVector v;
             v = ByteVector.fromArray(B, q, at);
-            d = FloatVector.broadcast(F, sc[si]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si]));
             c0 = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x0, c0);
             c0 = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x1, c0);
             v = ByteVector.fromArray(B, q, at + 16);
-            d = FloatVector.broadcast(F, sc[si + 1]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 1]));
             c1 = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x0, c1);
             c1 = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x1, c1);
             v = ByteVector.fromArray(B, q, at + 32);
-            d = FloatVector.broadcast(F, sc[si + 2]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 2]));
             c2 = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x0, c2);
             c2 = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x1, c2);
             v = ByteVector.fromArray(B, q, at + 48);
-            d = FloatVector.broadcast(F, sc[si + 3]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 3]));
             c3 = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x0, c3);
             c3 = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x1, c3);
             v = ByteVector.fromArray(B, q, at + 64);
-            d = FloatVector.broadcast(F, sc[si + 4]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 4]));
             c4 = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x0, c4);
             c4 = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x1, c4);
             v = ByteVector.fromArray(B, q, at + 80);
-            d = FloatVector.broadcast(F, sc[si + 5]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 5]));
             c5 = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x0, c5);
             c5 = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x1, c5);
             v = ByteVector.fromArray(B, q, at + 96);
-            d = FloatVector.broadcast(F, sc[si + 6]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 6]));
             c6 = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x0, c6);
             c6 = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x1, c6);
             v = ByteVector.fromArray(B, q, at + 112);
-            d = FloatVector.broadcast(F, sc[si + 7]);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(hs[si + 7]));
             c7 = ((FloatVector) v.and((byte) 0x0f).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x0, c7);
             c7 = ((FloatVector) v.lanewise(LSHR, 4).sub((byte) 8).convertShape(B2F, F, 0)).mul(d).fma(x1, c7);
         }
