@@ -243,6 +243,7 @@ public final class QuantizedMatmul {
                     case Q8_0 -> q8x8(k, x, offX, q, at, hs, si, y, offY + j, STORE[tileRows]);
                     case Q4_0 -> q4x8(k, x, offX, q, at, hs, si, y, offY + j, STORE[tileRows]);
                     case Q6_K -> q6kx8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
+                    case Q5_K -> q5kx8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
                     default -> q4kx8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
                 }
             } else {
@@ -280,7 +281,7 @@ public final class QuantizedMatmul {
         }
         return switch (f) {
             case Q6_K -> level.mul(sc[s + c / (QK / 2)]);
-            case Q4_K -> level.mul(sc[s]).sub(sc[s + 1]);
+            case Q4_K, Q5_K -> level.mul(sc[s]).sub(sc[s + 1]);
             default -> level.mul(Float.float16ToFloat(hs[s]));
         };
     }
@@ -434,6 +435,68 @@ public final class QuantizedMatmul {
                     .fma(x1, c6);
             c7 = ((FloatVector) ByteVector.fromArray(B, q, at + 224).convertShape(B2F, F, 0)).mul(sc[si + 14]).fma(x0, c7);
             c7 = ((FloatVector) ByteVector.fromArray(B, q, at + 224 + 16).convertShape(B2F, F, 0)).mul(sc[si + 15])
+                    .fma(x1, c7);
+        }
+        // Level 8 pairs rows r and r + 4, level 4 the results r and r + 2, level 2 r and r + 1; then each pair of
+        // lanes holds one row's last two partial sums. Written out: a helper taking vectors may be compiled apart and
+        // box them.
+        FloatVector r0 = c0.blend(c4, BIT8).add(c4.blend(c0, BIT8).rearrange(SWAP8));
+        FloatVector r1 = c1.blend(c5, BIT8).add(c5.blend(c1, BIT8).rearrange(SWAP8));
+        FloatVector r2 = c2.blend(c6, BIT8).add(c6.blend(c2, BIT8).rearrange(SWAP8));
+        FloatVector r3 = c3.blend(c7, BIT8).add(c7.blend(c3, BIT8).rearrange(SWAP8));
+        r0 = r0.blend(r2, BIT4).add(r2.blend(r0, BIT4).rearrange(SWAP4));
+        r1 = r1.blend(r3, BIT4).add(r3.blend(r1, BIT4).rearrange(SWAP4));
+        r0 = r0.blend(r1, BIT2).add(r1.blend(r0, BIT2).rearrange(SWAP2));
+        r0 = r0.add(r0.rearrange(SWAP1));
+        r0.rearrange(EVEN).intoArray(y, yi, valid);
+    }
+
+    /** As {@link #q6kx8} for Q5_K: byte levels 0-31, and factors {@code d * sc}, {@code dmin * m} per 32 of them. */
+    private static void q5kx8(int k, float[] x, int xi, byte[] q, int at, float[] sc, int si, float[] y, int yi,
+            VectorMask<Float> valid) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+        for (int e = xi, end = xi + k; e < end; e += QK, at += UNIT * QK, si += 2 * UNIT) {
+            FloatVector x0 = FloatVector.fromArray(F, x, e), x1 = FloatVector.fromArray(F, x, e + 16);
+            float d, m;
+            d = sc[si];
+            m = sc[si + 1];
+            c0 = ((FloatVector) ByteVector.fromArray(B, q, at).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c0);
+            c0 = ((FloatVector) ByteVector.fromArray(B, q, at + 16).convertShape(B2F, F, 0)).mul(d).sub(m)
+                    .fma(x1, c0);
+            d = sc[si + 2];
+            m = sc[si + 3];
+            c1 = ((FloatVector) ByteVector.fromArray(B, q, at + 32).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c1);
+            c1 = ((FloatVector) ByteVector.fromArray(B, q, at + 32 + 16).convertShape(B2F, F, 0)).mul(d).sub(m)
+                    .fma(x1, c1);
+            d = sc[si + 4];
+            m = sc[si + 5];
+            c2 = ((FloatVector) ByteVector.fromArray(B, q, at + 64).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c2);
+            c2 = ((FloatVector) ByteVector.fromArray(B, q, at + 64 + 16).convertShape(B2F, F, 0)).mul(d).sub(m)
+                    .fma(x1, c2);
+            d = sc[si + 6];
+            m = sc[si + 7];
+            c3 = ((FloatVector) ByteVector.fromArray(B, q, at + 96).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c3);
+            c3 = ((FloatVector) ByteVector.fromArray(B, q, at + 96 + 16).convertShape(B2F, F, 0)).mul(d).sub(m)
+                    .fma(x1, c3);
+            d = sc[si + 8];
+            m = sc[si + 9];
+            c4 = ((FloatVector) ByteVector.fromArray(B, q, at + 128).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c4);
+            c4 = ((FloatVector) ByteVector.fromArray(B, q, at + 128 + 16).convertShape(B2F, F, 0)).mul(d).sub(m)
+                    .fma(x1, c4);
+            d = sc[si + 10];
+            m = sc[si + 11];
+            c5 = ((FloatVector) ByteVector.fromArray(B, q, at + 160).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c5);
+            c5 = ((FloatVector) ByteVector.fromArray(B, q, at + 160 + 16).convertShape(B2F, F, 0)).mul(d).sub(m)
+                    .fma(x1, c5);
+            d = sc[si + 12];
+            m = sc[si + 13];
+            c6 = ((FloatVector) ByteVector.fromArray(B, q, at + 192).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c6);
+            c6 = ((FloatVector) ByteVector.fromArray(B, q, at + 192 + 16).convertShape(B2F, F, 0)).mul(d).sub(m)
+                    .fma(x1, c6);
+            d = sc[si + 14];
+            m = sc[si + 15];
+            c7 = ((FloatVector) ByteVector.fromArray(B, q, at + 224).convertShape(B2F, F, 0)).mul(d).sub(m).fma(x0, c7);
+            c7 = ((FloatVector) ByteVector.fromArray(B, q, at + 224 + 16).convertShape(B2F, F, 0)).mul(d).sub(m)
                     .fma(x1, c7);
         }
         // Level 8 pairs rows r and r + 4, level 4 the results r and r + 2, level 2 r and r + 1; then each pair of

@@ -26,7 +26,7 @@ class QuantizedMatmulTest {
         if (f.canQuantize()) return QuantizedTensor.quantize(Tensor.of(randn(rng, n * k), n, k), f);
         // K-quants moe4j only reads: random blocks whose f16 scales (d, dmin) are small and finite
         int[] scales = switch (f) {
-            case Q4_K -> new int[] {0, 2};
+            case Q4_K, Q5_K -> new int[] {0, 2};
             case Q6_K -> new int[] {208};
             default -> throw new IllegalArgumentException(f.toString());
         };
@@ -70,7 +70,7 @@ class QuantizedMatmulTest {
     @Test
     void kQuantTilesHoldGgmlsValuesBitForBit() {
         Rng rng = new Rng(19);
-        for (QuantFormat f : new QuantFormat[] {QuantFormat.Q4_K, QuantFormat.Q6_K}) {
+        for (QuantFormat f : new QuantFormat[] {QuantFormat.Q4_K, QuantFormat.Q5_K, QuantFormat.Q6_K}) {
             QuantizedTensor file = fileWeight(rng, f, 11, 512); // random bytes: every level and 6-bit scale pattern
             PackedWeight packed = PackedWeight.grouped(file, 1);
             float[] tiled = new float[512], ref = new float[512];
@@ -159,7 +159,7 @@ class QuantizedMatmulTest {
         int threads = Parallel.threads();
         try {
             for (QuantFormat f : new QuantFormat[] {QuantFormat.Q8_0, QuantFormat.Q4_0, QuantFormat.F16, QuantFormat.Q6_K,
-                    QuantFormat.Q4_K}) {
+                    QuantFormat.Q5_K, QuantFormat.Q4_K}) {
                 for (int m : new int[] {1, 2, 9}) {
                     int n = 16 * 3 + 5;
                     int k = f.isKQuant() ? 256 * 2 : 32 * 9;
@@ -201,7 +201,7 @@ class QuantizedMatmulTest {
     @Test
     void groupedEqualsEachGroupAloneAndLinearAddsTheBias() {
         Rng rng = new Rng(17);
-        for (QuantFormat f : new QuantFormat[] {QuantFormat.Q4_0, QuantFormat.Q6_K, QuantFormat.Q4_K}) {
+        for (QuantFormat f : new QuantFormat[] {QuantFormat.Q4_0, QuantFormat.Q6_K, QuantFormat.Q5_K, QuantFormat.Q4_K}) {
             groupedEqualsEachGroupAloneAndLinearAddsTheBias(rng, f, f.isKQuant() ? 256 : 96);
         }
     }
