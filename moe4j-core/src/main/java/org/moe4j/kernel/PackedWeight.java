@@ -28,6 +28,7 @@ import org.moe4j.tensor.QuantizedTensor;
  *   <li>Q4_K: nibbles as Q4_0 and two factors, {@code d * sc} and {@code dmin * m}: {@code (d * sc) * q - dmin *
  *       m}; 0.75 bytes a weight against 0.56.
  *   <li>Q5_K: as Q4_K with 5-bit levels, a byte each: 1.25 bytes a weight against 0.69.
+ *   <li>Q3_K: as Q6_K with 3-bit levels (-4 to 3) and its 6-bit scales minus 32: 1.25 bytes a weight against 0.43.
  * </ul>
  * Widening the K-quants' super-block scales at load makes them the same kind of tile as the legacy formats, read
  * by the same kind of kernel; decoding them row by row ran 8 times slower than the Q8_0 tiles.
@@ -69,7 +70,7 @@ public final class PackedWeight {
         }
         if (!supports(w.format())) {
             throw new Moe4jException("packed weight: " + w.format() + " is not computed in place; decode it to float32"
-                    + " (Quantization.dequantizeRow) or use F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K");
+                    + " (Quantization.dequantizeRow) or use F32, F16, BF16, Q8_0, Q4_0, Q3_K, Q4_K, Q5_K or Q6_K");
         }
         this.format = w.format();
         this.rows = w.rows();
@@ -119,12 +120,12 @@ public final class PackedWeight {
     }
 
     /**
-     * Whether {@code f} can be packed: the float formats, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K. The other ggml formats
-     * (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K) are decoded to float32 when a model is loaded.
+     * Whether {@code f} can be packed: the float formats, Q8_0, Q4_0 and the K-quants but Q2_K. The other ggml
+     * formats (Q4_1, Q5_0, Q5_1, Q2_K) are decoded to float32 when a model is loaded.
      */
     public static boolean supports(QuantFormat f) {
         return switch (f) {
-            case F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K -> true;
+            case F32, F16, BF16, Q8_0, Q4_0, Q3_K, Q4_K, Q5_K, Q6_K -> true;
             default -> false;
         };
     }
@@ -144,7 +145,7 @@ public final class PackedWeight {
         return new PackedWeight(w, groups);
     }
 
-    /** Bytes of one row's 32-value block in a tile: 32 for byte levels (Q8_0, Q5_K, Q6_K), 16 for nibbles (Q4_0, Q4_K). */
+    /** Bytes of one row's 32-value block in a tile: 16 for nibbles (Q4_0, Q4_K), 32 for byte levels (the others). */
     static int levelBytes(QuantFormat f) {
         return f == QuantFormat.Q4_0 || f == QuantFormat.Q4_K ? QK / 2 : QK;
     }
@@ -231,7 +232,7 @@ public final class PackedWeight {
         for (int e = 0; e < cols; e++) {
             int at = factorAt(row, e / QK);
             out[off + e] = switch (format) {
-                case Q6_K -> scales[at + e % QK / 16] * level(row, e);
+                case Q3_K, Q6_K -> scales[at + e % QK / 16] * level(row, e);
                 case Q4_K, Q5_K -> scales[at] * level(row, e) - scales[at + 1];
                 default -> level(row, e) * Float.float16ToFloat(halfScales[at]);
             };
@@ -293,7 +294,7 @@ public final class PackedWeight {
         return tile * (cols / QK) * UNIT * factors;
     }
 
-    /** The integer level of value {@code e} of {@code row}: q for Q8_0, Q5_K and Q6_K, nibble - 8 for Q4_0, nibble for Q4_K. */
+    /** The integer level of value {@code e} of {@code row}: the byte, or nibble - 8 for Q4_0, nibble for Q4_K. */
     private float level(int row, int e) {
         int tile = tileOf(row);
         int r = row % groupRows % UNIT;

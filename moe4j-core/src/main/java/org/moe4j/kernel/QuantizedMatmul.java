@@ -242,7 +242,7 @@ public final class QuantizedMatmul {
                 switch (f) {
                     case Q8_0 -> q8x8(k, x, offX, q, at, hs, si, y, offY + j, STORE[tileRows]);
                     case Q4_0 -> q4x8(k, x, offX, q, at, hs, si, y, offY + j, STORE[tileRows]);
-                    case Q6_K -> q6kx8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
+                    case Q3_K, Q6_K -> q6kx8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
                     case Q5_K -> q5kx8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
                     default -> q4kx8(k, x, offX, q, at, sc, si, y, offY + j, STORE[tileRows]);
                 }
@@ -280,7 +280,7 @@ public final class QuantizedMatmul {
             level = (FloatVector) (f == QuantFormat.Q4_0 ? nibble.sub((byte) 8) : nibble).convertShape(B2F, F, 0);
         }
         return switch (f) {
-            case Q6_K -> level.mul(sc[s + c / (QK / 2)]);
+            case Q3_K, Q6_K -> level.mul(sc[s + c / (QK / 2)]);
             case Q4_K, Q5_K -> level.mul(sc[s]).sub(sc[s + 1]);
             default -> level.mul(Float.float16ToFloat(hs[s]));
         };
@@ -406,7 +406,7 @@ public final class QuantizedMatmul {
     }
 
 
-    /** As {@link #q8x8} for Q6_K: int8 levels, and a factor {@code d * sc} for each 16 of them. */
+    /** As {@link #q8x8} for Q6_K and Q3_K: int8 levels, and a factor {@code d * sc} for each 16 of them. */
     private static void q6kx8(int k, float[] x, int xi, byte[] q, int at, float[] sc, int si, float[] y, int yi,
             VectorMask<Float> valid) {
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;

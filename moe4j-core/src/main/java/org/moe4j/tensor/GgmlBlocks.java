@@ -85,34 +85,12 @@ final class GgmlBlocks {
         }
     }
 
-    /**
-     * hmask[32], qs[64], scales[12], d. The 16 scales are 6-bit: low nibbles from scales[0..7], high 2-bit pairs from
-     * scales[8..11]; minus 32. A value is 2 bits of qs minus 4 when its hmask bit is clear.
-     */
+    /** Q3_K: value i is {@code (d * sc) * q} with sc the scale of its 16 values and q in [-4, 3]. */
     private static void q3k(byte[] b, float[] y, int o) {
-        float d = f16(b, 108);
-        int[] scale = new int[16];
-        for (int k = 0; k < 4; k++) {
-            int lo0 = u8(b, 96 + k), lo1 = u8(b, 100 + k), hi = u8(b, 104 + k);
-            scale[k] = ((lo0 & 0x0f) | (hi & 3) << 4) - 32;
-            scale[4 + k] = ((lo1 & 0x0f) | ((hi >>> 2) & 3) << 4) - 32;
-            scale[8 + k] = ((lo0 >>> 4) | ((hi >>> 4) & 3) << 4) - 32;
-            scale[12 + k] = ((lo1 >>> 4) | ((hi >>> 6) & 3) << 4) - 32;
-        }
-        int is = 0;
-        int mask = 1;
-        for (int half = 0; half < 2; half++) {
-            int q = 32 + 32 * half;
-            for (int shift = 0; shift < 8; shift += 2, mask <<= 1) {
-                for (int sub = 0; sub < 2; sub++) {
-                    float dl = d * scale[is++];
-                    for (int l = 16 * sub; l < 16 * sub + 16; l++) {
-                        int v = ((u8(b, q + l) >>> shift) & 3) - ((u8(b, l) & mask) != 0 ? 0 : 4);
-                        y[o++] = dl * v;
-                    }
-                }
-            }
-        }
+        byte[] levels = new byte[QK_K];
+        float[] factors = new float[QK_K / 16];
+        levels(QuantFormat.Q3_K, b, levels, 0, factors, 0);
+        for (int i = 0; i < QK_K; i++) y[o + i] = factors[i / 16] * levels[i];
     }
 
     /**
@@ -136,13 +114,36 @@ final class GgmlBlocks {
     }
 
     /**
-     * One Q4_K, Q5_K or Q6_K super-block {@code b} as integer levels (256, from {@code lo}) and float factors (16,
+     * One Q3_K, Q4_K, Q5_K or Q6_K super-block {@code b} as integer levels (256, from {@code lo}) and float factors (16,
      * from {@code fo}), two per 32 values: for Q4_K and Q5_K a 32-value block's {@code d * sc} and {@code dmin * m},
-     * so value i is {@code factors[2 (i / 32)] * q - factors[2 (i / 32) + 1]}; for Q6_K each 16 values' {@code d *
-     * sc}, so value i is {@code factors[i / 16] * q}. Each factor is ggml's own float product (exact: an f16 times a
+     * so value i is {@code factors[2 (i / 32)] * q - factors[2 (i / 32) + 1]}; for Q3_K and Q6_K each 16 values'
+     * {@code d * sc}, so value i is {@code factors[i / 16] * q}. Each factor is ggml's own float product (exact: an f16 times a
      * 6- or 8-bit integer), so these give its values bit for bit.
      */
     static void levels(QuantFormat format, byte[] b, byte[] levels, int lo, float[] factors, int fo) {
+        if (format == QuantFormat.Q3_K) {
+            // hmask[32], qs[64], scales[12], d. The 16 scales are 6-bit: low nibbles from scales[0..7], high 2-bit
+            // pairs from scales[8..11]; minus 32. A value is 2 bits of qs minus 4 when its hmask bit is clear; the
+            // values come in runs of 16 (half, shift, sub), each with the next scale.
+            float d = f16(b, 108);
+            for (int k = 0; k < 4; k++) {
+                int lo0 = u8(b, 96 + k), lo1 = u8(b, 100 + k), hi = u8(b, 104 + k);
+                factors[fo + k] = d * (((lo0 & 0x0f) | (hi & 3) << 4) - 32);
+                factors[fo + 4 + k] = d * (((lo1 & 0x0f) | ((hi >>> 2) & 3) << 4) - 32);
+                factors[fo + 8 + k] = d * (((lo0 >>> 4) | ((hi >>> 4) & 3) << 4) - 32);
+                factors[fo + 12 + k] = d * (((lo1 >>> 4) | ((hi >>> 6) & 3) << 4) - 32);
+            }
+            int out = lo, mask = 1;
+            for (int half = 0; half < 2; half++) {
+                int q = 32 + 32 * half;
+                for (int shift = 0; shift < 8; shift += 2, mask <<= 1) {
+                    for (int l = 0; l < 32; l++) {
+                        levels[out++] = (byte) (((u8(b, q + l) >>> shift) & 3) - ((u8(b, l) & mask) != 0 ? 0 : 4));
+                    }
+                }
+            }
+            return;
+        }
         if (format == QuantFormat.Q6_K) {
             float d = f16(b, 208);
             // half h: 64 bytes of ql, 32 of qh; value l + 32k (k = 0..3) takes a nibble of ql[l] or ql[l + 32] and

@@ -82,15 +82,16 @@ public final class Quantization {
     }
 
     /**
-     * {@code n} values (whole super-blocks) of a Q4_K, Q5_K or Q6_K row at {@code srcOff} as integer levels (from
-     * {@code levelOff}) and float factors (from {@code factorOff}, two per 32 values), the form a kernel can keep
-     * tiled: for Q4_K and Q5_K, value i is {@code factors[2 (i / 32)] * levels[i] - factors[2 (i / 32) + 1]}; for
-     * Q6_K, {@code factors[i / 16] * levels[i]}. Both give {@link #dequantizeRow}'s values bit for bit.
+     * {@code n} values (whole super-blocks) of a Q3_K, Q4_K, Q5_K or Q6_K row at {@code srcOff} as integer levels
+     * (from {@code levelOff}) and float factors (from {@code factorOff}, two per 32 values), the form a kernel can
+     * keep tiled: for Q4_K and Q5_K, value i is {@code factors[2 (i / 32)] * levels[i] - factors[2 (i / 32) + 1]};
+     * for Q3_K and Q6_K, {@code factors[i / 16] * levels[i]}. Both give {@link #dequantizeRow}'s values bit for
+     * bit.
      */
     public static void kQuantLevels(QuantFormat format, MemorySegment src, long srcOff, int n, byte[] levels,
             int levelOff, float[] factors, int factorOff) {
-        if (format != QuantFormat.Q4_K && format != QuantFormat.Q5_K && format != QuantFormat.Q6_K) {
-            throw new IllegalArgumentException(format + " has no level form; it is Q4_K, Q5_K or Q6_K");
+        if (!format.isKQuant() || format == QuantFormat.Q2_K) {
+            throw new IllegalArgumentException(format + " has no level form; it is Q3_K, Q4_K, Q5_K or Q6_K");
         }
         checkWhole(format, n);
         byte[] b = new byte[format.blockBytes()];

@@ -28,6 +28,7 @@ class QuantizedMatmulTest {
         int[] scales = switch (f) {
             case Q4_K, Q5_K -> new int[] {0, 2};
             case Q6_K -> new int[] {208};
+            case Q3_K -> new int[] {108};
             default -> throw new IllegalArgumentException(f.toString());
         };
         byte[] b = new byte[Math.toIntExact(f.bytesFor((long) n * k))];
@@ -70,7 +71,7 @@ class QuantizedMatmulTest {
     @Test
     void kQuantTilesHoldGgmlsValuesBitForBit() {
         Rng rng = new Rng(19);
-        for (QuantFormat f : new QuantFormat[] {QuantFormat.Q4_K, QuantFormat.Q5_K, QuantFormat.Q6_K}) {
+        for (QuantFormat f : new QuantFormat[] {QuantFormat.Q3_K, QuantFormat.Q4_K, QuantFormat.Q5_K, QuantFormat.Q6_K}) {
             QuantizedTensor file = fileWeight(rng, f, 11, 512); // random bytes: every level and 6-bit scale pattern
             PackedWeight packed = PackedWeight.grouped(file, 1);
             float[] tiled = new float[512], ref = new float[512];

@@ -34,7 +34,7 @@ public final class GgufModel {
      * A model read from a GGUF file, with its tokenizer (a {@link org.moe4j.io.tokenizer.BpeTokenizer} for "gpt2"
      * vocabularies, an {@link org.moe4j.io.tokenizer.SpmTokenizer} for "llama" ones) or the reason there is none;
      * {@code decodedNote} names the tensors of types moe4j decodes to float32 at load rather than computing with
-     * them in place (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K), e.g. "decoded to float32 at load: 2 Q3_K tensors", or is
+     * them in place (Q4_1, Q5_0, Q5_1, Q2_K), e.g. "decoded to float32 at load: 2 Q2_K tensors", or is
      * empty.
      */
     public record Loaded(TransformerLm model, GgufArchitecture architecture, Optional<Tokenizer> tokenizer,
@@ -58,9 +58,9 @@ public final class GgufModel {
     }
 
     /**
-     * Loads the model for inference: matrices stored quantized (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, F16, BF16) stay so on the
+     * Loads the model for inference: matrices stored quantized (Q8_0, Q4_0, Q3_K to Q6_K, F16, BF16) stay so on the
      * heap, in the attention projections, experts, dense FFNs and output head; the embedding, norms, routers and
-     * biases are float32, and so are matrices in the types moe4j only decodes (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K;
+     * biases are float32, and so are matrices in the types moe4j only decodes (Q4_1, Q5_0, Q5_1, Q2_K;
      * see {@link Loaded#decodedNote()}). The model generates (under {@link org.moe4j.autograd.GradMode#off()}) but cannot be trained.
      */
     public static Loaded loadForInference(Path file) {

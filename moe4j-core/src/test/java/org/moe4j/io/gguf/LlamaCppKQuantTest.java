@@ -78,13 +78,13 @@ class LlamaCppKQuantTest {
         float[] viaHf = GgufModelTest.logits(HfCheckpoint.load(hf).model(), LlamaCppGoldenTest.PROMPT).toFloatArray();
         assertArrayEquals(f32, viaHf, "float32 load vs the converted safetensors");
 
-        // For inference Q4_K, Q5_K and Q6_K matrices stay packed; the other types are decoded at load.
+        // For inference Q3_K to Q6_K matrices stay packed; the other types are decoded at load.
         LoadedModel held = ModelLoader.load(file);
         assertEquals(Map.of("layers.0.attention.q.weight", QuantFormat.Q4_K, "layers.0.attention.k.weight", QuantFormat.Q5_K,
-                "layers.0.attention.v.weight", QuantFormat.Q6_K, "layers.0.mlp.experts.up", QuantFormat.Q4_K),
-                formats(held.model()));
-        assertTrue(held.description().contains("decoded to float32 at load: 1 Q4_1, 1 Q5_0, 1 Q5_1, 1 Q2_K, 1 Q3_K"
-                + " tensors"), held.description());
+                "layers.0.attention.v.weight", QuantFormat.Q6_K, "layers.0.mlp.experts.up", QuantFormat.Q4_K,
+                "head.weight", QuantFormat.Q3_K), formats(held.model()));
+        assertTrue(held.description().contains("decoded to float32 at load: 1 Q4_1, 1 Q5_0, 1 Q5_1, 1 Q2_K tensors"),
+                held.description());
         float[] got = GgufModelTest.logits(held.model(), LlamaCppGoldenTest.PROMPT).toFloatArray();
         closeToFloat32("mixed", f32, got);
 
@@ -127,8 +127,7 @@ class LlamaCppKQuantTest {
     @Test
     void packedWeightRefusesTheReadOnlyFormats() {
         for (QuantFormat f : QuantFormat.values()) {
-            assertEquals(f.canQuantize() || f == QuantFormat.Q4_K || f == QuantFormat.Q5_K || f == QuantFormat.Q6_K,
-                    PackedWeight.supports(f),
+            assertEquals(f.canQuantize() || f.isKQuant() && f != QuantFormat.Q2_K, PackedWeight.supports(f),
                     f.toString());
             if (PackedWeight.supports(f)) continue;
             var w = new org.moe4j.tensor.QuantizedTensor(f, 8, 256,
