@@ -7,7 +7,9 @@ import org.moe4j.common.Rng;
 import org.moe4j.kernel.PackedWeight;
 import org.moe4j.kernel.Parallel;
 import org.moe4j.kernel.QuantizedMatmul;
+import org.moe4j.tensor.Float16s;
 import org.moe4j.tensor.QuantFormat;
+import org.moe4j.tensor.Quantization;
 import org.moe4j.tensor.QuantizedTensor;
 import org.moe4j.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -39,7 +41,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:+UseParallelGC"})
 public class QuantizedMatmulBenchmark {
-    @Param({"Q8_0", "Q4_0", "F32"})
+    @Param({"Q8_0", "Q4_0", "Q6_K", "Q5_K", "Q4_K", "Q3_K", "F32"})
     public String format;
 
     /** n x k: a 4096-wide projection, and one expert's up projection of a Mixtral-shape model (d 1024, FFN 2816). */
@@ -61,9 +63,8 @@ public class QuantizedMatmulBenchmark {
         String[] nk = shape.split("x");
         int n = Integer.parseInt(nk[0]), k = Integer.parseInt(nk[1]);
         Rng rng = new Rng(1);
-        float[] w = new float[n * k];
-        for (int i = 0; i < w.length; i++) w[i] = (float) rng.normal();
-        QuantizedTensor heap = QuantizedTensor.quantize(Tensor.of(w, n, k), QuantFormat.valueOf(format));
+        QuantFormat f = QuantFormat.valueOf(format);
+        QuantizedTensor heap = f.canQuantize() ? quantized(rng, f, n, k) : randomBlocks(rng, f, n, k);
         arena = Arena.ofShared();
         fileBytes = arena.allocate(heap.data().byteSize(), 64);
         fileBytes.copyFrom(heap.data());
@@ -74,6 +75,28 @@ public class QuantizedMatmulBenchmark {
         x = Tensor.of(xs, 1, k);
         System.out.printf("%n%s %s: %d weight bytes in the file, %d packed%n", format, shape, fileBytes.byteSize(),
                 weight.bytes());
+    }
+
+    private static QuantizedTensor quantized(Rng rng, QuantFormat f, int n, int k) {
+        float[] w = new float[n * k];
+        for (int i = 0; i < w.length; i++) w[i] = (float) rng.normal();
+        return QuantizedTensor.quantize(Tensor.of(w, n, k), f);
+    }
+
+    /** A K-quant moe4j only reads: random bytes, with each super-block's f16 scales (d, dmin) set small and finite. */
+    private static QuantizedTensor randomBlocks(Rng rng, QuantFormat f, int n, int k) {
+        byte[] b = new byte[Math.toIntExact(f.bytesFor((long) n * k))];
+        for (int i = 0; i < b.length; i++) b[i] = (byte) rng.nextInt(256);
+        MemorySegment seg = MemorySegment.ofArray(b);
+        int[] scales = switch (f) {
+            case Q6_K -> new int[] {208};
+            case Q3_K -> new int[] {108};
+            default -> new int[] {0, 2};
+        };
+        for (int at = 0; at < b.length; at += f.blockBytes()) {
+            for (int o : scales) seg.set(Quantization.I16_LE, at + o, Float16s.toF16((float) (rng.normal() * 0.01)));
+        }
+        return new QuantizedTensor(f, n, k, seg);
     }
 
     @TearDown(Level.Trial)
