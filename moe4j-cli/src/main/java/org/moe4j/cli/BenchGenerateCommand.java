@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.moe4j.common.Moe4jException;
 import org.moe4j.common.Rng;
+import org.moe4j.infer.Sampler;
 import org.moe4j.kernel.Backend;
 import org.moe4j.kernel.Parallel;
 import org.moe4j.model.KvCache;
@@ -173,14 +174,14 @@ final class BenchGenerateCommand implements Callable<Integer> {
         long c0 = cpuNanos();
         long t0 = System.nanoTime();
         Tensor logits = lastLogits(model, prompt, cache);
-        int next = argmaxLast(logits);
+        int next = argmax(logits);
         long t1 = System.nanoTime();
         long c1 = cpuNanos();
         int[] generated = new int[genTokens];
         for (int i = 0; i < genTokens; i++) {
             generated[i] = next;
             logits = lastLogits(model, new int[] {next}, cache);
-            next = argmaxLast(logits);
+            next = argmax(logits);
         }
         long t2 = System.nanoTime();
         long c2 = cpuNanos();
@@ -196,15 +197,10 @@ final class BenchGenerateCommand implements Callable<Integer> {
                 .logits();
     }
 
-    /** The id of the largest logit of logits [1, vocab] (the lowest id on ties). */
-    private static int argmaxLast(Tensor logits) {
+    /** The id of the largest logit of logits [1, vocab] (the lowest id on ties), as greedy generation picks it. */
+    private static int argmax(Tensor logits) {
         Tensor c = logits.contiguous();
-        int v = c.dim(1);
-        int base = c.offset();
-        float[] d = c.floats();
-        int best = 0;
-        for (int i = 1; i < v; i++) if (d[base + i] > d[base + best]) best = i;
-        return best;
+        return Sampler.argmax(c.floats(), c.offset(), c.dim(1));
     }
 
     private TransformerConfig config() {

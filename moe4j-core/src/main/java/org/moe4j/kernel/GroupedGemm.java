@@ -68,10 +68,7 @@ public final class GroupedGemm {
 
     /** dx_g = dy_g w_g: the gradient with respect to x, [rows, in]. */
     public static Tensor backwardInput(Tensor dy, Tensor w, int[] offsets) {
-        if (w.rank() != 3 || w.dim(0) + 1 != offsets.length) {
-            throw ShapeException.of("groupedGemm backward", "w must be [groups, out, in] with one group per offset "
-                    + "pair (" + offsets.length + " offsets)", w.shape());
-        }
+        checkGroups("groupedGemm backward", "w", w, offsets);
         int out = w.dim(1), in = w.dim(2);
         int rows = dy.dim(0);
         checkRows("groupedGemm backward", dy, out, offsets);
@@ -107,10 +104,7 @@ public final class GroupedGemm {
      * GluKernels#swigluBackward} (which is what other dtypes and the scalar backend run).
      */
     public static Tensor[] backwardSwiglu(Tensor dy, Tensor downW, Tensor gate, Tensor up, int[] offsets) {
-        if (downW.rank() != 3 || downW.dim(0) + 1 != offsets.length) {
-            throw ShapeException.of("groupedSwiglu backward", "down weights must be [groups, out, hidden] with one group "
-                    + "per offset pair (" + offsets.length + " offsets)", downW.shape());
-        }
+        checkGroups("groupedSwiglu backward", "down weights", downW, offsets);
         int out = downW.dim(1), hidden = downW.dim(2);
         checkRows("groupedSwiglu backward", dy, out, offsets);
         checkRows("groupedSwiglu backward", gate, hidden, offsets);
@@ -136,10 +130,7 @@ public final class GroupedGemm {
      * after another.
      */
     public static void backwardInputAdd(Tensor dy, Tensor w, int[] offsets, Tensor dx) {
-        if (w.rank() != 3 || w.dim(0) + 1 != offsets.length) {
-            throw ShapeException.of("groupedGemm backward", "w must be [groups, out, in] with one group per offset "
-                    + "pair (" + offsets.length + " offsets)", w.shape());
-        }
+        checkGroups("groupedGemm backward", "w", w, offsets);
         int out = w.dim(1), in = w.dim(2);
         checkRows("groupedGemm backward", dy, out, offsets);
         checkRows("groupedGemm backward", dx, in, offsets);
@@ -261,6 +252,14 @@ public final class GroupedGemm {
     }
 
     /** t must be [rows, cols] (any cols when -1) with rows = the last offset, and the offsets must not decrease. */
+    /** Weights {@code w} must be [groups, out, in] with one group per pair of offsets. */
+    private static void checkGroups(String op, String name, Tensor w, int[] offsets) {
+        if (w.rank() != 3 || w.dim(0) + 1 != offsets.length) {
+            throw ShapeException.of(op, name + " must be [groups, out, in] with one group per offset pair ("
+                    + offsets.length + " offsets)", w.shape());
+        }
+    }
+
     private static void checkRows(String op, Tensor t, int cols, int[] offsets) {
         if (t.rank() != 2 || (cols >= 0 && t.dim(1) != cols) || offsets.length < 2 || offsets[0] != 0
                 || offsets[offsets.length - 1] != t.dim(0)) {

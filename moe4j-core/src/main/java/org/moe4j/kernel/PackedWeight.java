@@ -62,7 +62,6 @@ public final class PackedWeight {
     // K-quants two float factors (scales [tiles, cols / 32, UNIT, 2]); the other array is null.
     private final short[] halfScales;
     private final float[] scales;
-    private final int factors; // per row and 32-value block: 1 (Q8_0, Q4_0) or 2 (the K-quants)
 
     private PackedWeight(QuantizedTensor w, int groups) {
         if (groups < 1 || w.rows() % groups != 0) {
@@ -88,11 +87,9 @@ public final class PackedWeight {
             this.tileBytes = 0;
             this.scales = null;
             this.halfScales = null;
-            this.factors = 0;
             return;
         }
         this.fileRows = null;
-        this.factors = factorsPerBlock(format);
         int blocks = cols / QK;
         long bytes = (long) UNIT * blocks * levelBytes(format);
         if (bytes > MAX_SLAB_BYTES) {
@@ -101,7 +98,7 @@ public final class PackedWeight {
         this.tileBytes = (int) bytes;
         this.tilesPerSlab = (int) Math.max(1, MAX_SLAB_BYTES / Math.max(1, tileBytes));
         long tiles = (long) groups * tilesPerGroup;
-        int scaleCount = Math.toIntExact(Math.multiplyExact(tiles, (long) blocks * UNIT * factors));
+        int scaleCount = Math.toIntExact(Math.multiplyExact(tiles, (long) blocks * UNIT * factorsPerBlock(format)));
         this.scales = format.isKQuant() ? new float[scaleCount] : null;
         this.halfScales = format.isKQuant() ? null : new short[scaleCount];
         int slabCount = (int) ((tiles + tilesPerSlab - 1) / tilesPerSlab);
@@ -150,7 +147,7 @@ public final class PackedWeight {
         return f == QuantFormat.Q4_0 || f == QuantFormat.Q4_K ? QK / 2 : QK;
     }
 
-    /** Float factors per row and 32-value block: d for Q8_0 and Q4_0; two for the K-quants. */
+    /** Scales per row and 32-value block: the f16 d of Q8_0 and Q4_0; two float factors for the K-quants. */
     static int factorsPerBlock(QuantFormat f) {
         return f.isKQuant() ? 2 : 1;
     }
@@ -291,7 +288,7 @@ public final class PackedWeight {
     }
 
     int scaleOffset(int tile) {
-        return tile * (cols / QK) * UNIT * factors;
+        return tile * (cols / QK) * UNIT * factorsPerBlock(format);
     }
 
     /** The integer level of value {@code e} of {@code row}: the byte, or nibble - 8 for Q4_0, nibble for Q4_K. */
@@ -309,6 +306,6 @@ public final class PackedWeight {
 
     /** Where the factors of block {@code b} of {@code row} start in {@link #scales()} or {@link #halfScales()}. */
     private int factorAt(int row, int b) {
-        return scaleOffset(tileOf(row)) + (b * UNIT + row % groupRows % UNIT) * factors;
+        return scaleOffset(tileOf(row)) + (b * UNIT + row % groupRows % UNIT) * factorsPerBlock(format);
     }
 }

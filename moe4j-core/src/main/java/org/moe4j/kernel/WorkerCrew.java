@@ -75,6 +75,7 @@ final class WorkerCrew {
         for (Worker w : workers) LockSupport.unpark(w);
     }
 
+    /** Where chunk c of [0, n) cut into {@code chunks} near-equal contiguous chunks starts. */
     static int start(int n, int chunks, int c) {
         return (int) ((long) n * c / chunks);
     }

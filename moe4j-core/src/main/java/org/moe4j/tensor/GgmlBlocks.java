@@ -18,6 +18,8 @@ final class GgmlBlocks {
     /** Decodes {@code n} values (whole blocks) of {@code format} from {@code src} at {@code srcOff}. */
     static void decode(QuantFormat format, MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
         byte[] b = new byte[format.blockBytes()];
+        byte[] levels = new byte[QK_K];
+        float[] factors = new float[QK_K / 16];
         for (int blk = 0; blk < n / format.blockSize(); blk++) {
             MemorySegment.copy(src, ValueLayout.JAVA_BYTE, srcOff + (long) blk * b.length, b, 0, b.length);
             int o = dstOff + blk * format.blockSize();
@@ -26,10 +28,10 @@ final class GgmlBlocks {
                 case Q5_0 -> q5(b, false, dst, o);
                 case Q5_1 -> q5(b, true, dst, o);
                 case Q2_K -> q2k(b, dst, o);
-                case Q3_K -> q3k(b, dst, o);
-                case Q4_K -> q45k(b, false, dst, o);
-                case Q5_K -> q45k(b, true, dst, o);
-                case Q6_K -> q6k(b, dst, o);
+                case Q3_K, Q4_K, Q5_K, Q6_K -> {
+                    levels(format, b, levels, 0, factors, 0);
+                    values(format, levels, factors, dst, o);
+                }
                 default -> throw new IllegalArgumentException(format + " is not a ggml block format decoded here");
             }
         }
@@ -85,32 +87,16 @@ final class GgmlBlocks {
         }
     }
 
-    /** Q3_K: value i is {@code (d * sc) * q} with sc the scale of its 16 values and q in [-4, 3]. */
-    private static void q3k(byte[] b, float[] y, int o) {
-        byte[] levels = new byte[QK_K];
-        float[] factors = new float[QK_K / 16];
-        levels(QuantFormat.Q3_K, b, levels, 0, factors, 0);
-        for (int i = 0; i < QK_K; i++) y[o + i] = factors[i / 16] * levels[i];
-    }
-
     /**
-     * Q4_K: d, dmin, scales[12], qs[128]; Q5_K adds qh[32] before qs. Four chunks of 64 values, each 32 bytes of qs
-     * (low nibbles the first 32 values, high the next) with two 6-bit (scale, min) pairs; Q5_K's fifth bit of value
-     * l in chunk c is bit 2c (first 32) or 2c + 1 (next 32) of qh[l]. Value i is {@code (d * sc) * q - dmin * m}.
+     * A super-block's 256 values from its {@link #levels} form: for Q4_K and Q5_K {@code (d * sc) * q - dmin * m}
+     * with the factors of each 32 values; for Q3_K and Q6_K {@code (d * sc) * q} with the factor of each 16.
      */
-    private static void q45k(byte[] b, boolean fifth, float[] y, int o) {
-        byte[] levels = new byte[QK_K];
-        float[] factors = new float[QK_K / 16];
-        levels(fifth ? QuantFormat.Q5_K : QuantFormat.Q4_K, b, levels, 0, factors, 0);
-        for (int i = 0; i < QK_K; i++) y[o + i] = factors[i / 32 * 2] * levels[i] - factors[i / 32 * 2 + 1];
-    }
-
-    /** ql[128], qh[64], scales[16] (int8), d: value i is {@code (d * sc) * q} with q in [-32, 31]. */
-    private static void q6k(byte[] b, float[] y, int o) {
-        byte[] levels = new byte[QK_K];
-        float[] factors = new float[QK_K / 16];
-        levels(QuantFormat.Q6_K, b, levels, 0, factors, 0);
-        for (int i = 0; i < QK_K; i++) y[o + i] = factors[i / 16] * levels[i];
+    private static void values(QuantFormat format, byte[] levels, float[] factors, float[] y, int o) {
+        if (format == QuantFormat.Q4_K || format == QuantFormat.Q5_K) {
+            for (int i = 0; i < QK_K; i++) y[o + i] = factors[i / 32 * 2] * levels[i] - factors[i / 32 * 2 + 1];
+        } else {
+            for (int i = 0; i < QK_K; i++) y[o + i] = factors[i / 16] * levels[i];
+        }
     }
 
     /**
@@ -145,9 +131,10 @@ final class GgmlBlocks {
             return;
         }
         if (format == QuantFormat.Q6_K) {
+            // ql[128], qh[64], scales[16] (int8), d. Half h: 64 bytes of ql, 32 of qh; value l + 32k (k = 0..3) takes
+            // a nibble of ql[l] or ql[l + 32] and bits 2k, 2k + 1 of qh[l], minus 32. Its scale is scales[8h + 2k +
+            // l / 16], which is (value index) / 16.
             float d = f16(b, 208);
-            // half h: 64 bytes of ql, 32 of qh; value l + 32k (k = 0..3) takes a nibble of ql[l] or ql[l + 32] and
-            // bits 2k, 2k + 1 of qh[l], minus 32. Its scale is scales[8h + 2k + l / 16], which is (value index) / 16.
             for (int half = 0; half < 2; half++) {
                 int ql = 64 * half, qh = 128 + 32 * half, out = lo + 128 * half;
                 for (int l = 0; l < 32; l++) {
@@ -161,6 +148,9 @@ final class GgmlBlocks {
             for (int c = 0; c < 16; c++) factors[fo + c] = d * b[192 + c];
             return;
         }
+        // Q4_K: d, dmin, scales[12], qs[128]; Q5_K adds qh[32] before qs. Four chunks of 64 values, each 32 bytes of
+        // qs (low nibbles the first 32 values, high the next) with two 6-bit (scale, min) pairs; Q5_K's fifth bit of
+        // value l in chunk c is bit 2c (first 32) or 2c + 1 (next 32) of qh[l].
         boolean fifth = format == QuantFormat.Q5_K;
         float d = f16(b, 0), min = f16(b, 2);
         int qs = fifth ? 48 : 16;
