@@ -14,9 +14,7 @@ source "$root/tools/find-jdk.sh"
 ids=1,5,9,2,7,3,11,4 # LlamaCppGoldenTest.PROMPT
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-"$root/tools/mvn" -o -pl moe4j-core test-compile
-cp="$root/moe4j-core/target/test-classes:$root/moe4j-core/target/classes:$("$root/tools/mvn" -o -pl moe4j-core \
-    dependency:build-classpath -Dmdep.outputFile=/dev/stdout -q)"
+source "$root/tools/golden/core-test-classpath.sh"
 "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector -cp "$cp" org.moe4j.io.gguf.LlamaCppGoldenTest "$tmp"
 for gguf in "$tmp"/*.gguf; do
     name="$(basename "$gguf" .gguf)"

@@ -19,9 +19,7 @@ source "$root/tools/find-jdk.sh"
 ids=1,5,9,2,7,3,11,4 # LlamaCppGoldenTest.PROMPT
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-"$root/tools/mvn" -o -pl moe4j-core test-compile
-cp="$root/moe4j-core/target/test-classes:$root/moe4j-core/target/classes:$("$root/tools/mvn" -o -pl moe4j-core \
-    dependency:build-classpath -Dmdep.outputFile=/dev/stdout -q)"
+source "$root/tools/golden/core-test-classpath.sh"
 "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector -cp "$cp" org.moe4j.io.gguf.LlamaCppKQuantTest "$tmp/base.gguf"
 "$bin/llama-quantize" "$tmp/base.gguf" "$tmp/q4_k_m.gguf" Q4_K_M 2 >"$tmp/q4_k_m.log" 2>&1
 "$bin/llama-quantize" --token-embedding-type q2_K --output-tensor-type q3_K --tensor-type attn_q=q4_K \
